@@ -1,0 +1,158 @@
+/* Vector exp, written once on the SIMD shim (generic.h) for the current AG_SFX.
+ *
+ * Include pattern of every csrc/vmath header.  A body is compiled once per
+ * dtype: the includer defines AG_T/AG_SFX/AG_IS_F32 and includes the file; the
+ * next dtype pass redefines them and includes it again.  Within one pass the
+ * same header may be reached several times (ops/sigmoid.h and ops/silu.h both
+ * include exp.h), so each header guards its body per dtype:
+ *
+ *     #if AG_IS_F32
+ *     #  ifndef AG_VMATH_EXP_F32
+ *     #  define AG_VMATH_EXP_F32
+ *     #  define AG_VMATH_BODY_
+ *     #  endif
+ *     #elif !defined(AG_VMATH_EXP_F64)
+ *     #  define AG_VMATH_EXP_F64
+ *     #  define AG_VMATH_BODY_
+ *     #endif
+ *     #ifdef AG_VMATH_BODY_
+ *     #undef AG_VMATH_BODY_
+ *     ... static inline vec AG_FN(...) ...
+ *     #endif
+ *
+ * Every function name goes through AG_FN, so the f32 and f64 copies differ
+ * (ag_exp_f32, ag_exp_f64); they are static inline, so each ISA translation
+ * unit keeps its own copies.
+ *
+ * Contracts (f = float or double as AG_T; ULP errors measured by
+ * csrc/tests/test_vmath.c against long double libm, scalar and AVX2 paths
+ * bit-identical):
+ *
+ *   vec ag_exp(vec x)
+ *       e^x for every x.  Max error about 0.51 ULP in the normal range, one
+ *       rounding (<= 1 ULP) in the subnormal range.  exp(+-0) = 1 exactly,
+ *       exp(+inf) = +inf, exp(-inf) = +0, overflow gives +inf (x > ln(MAX)),
+ *       gradual underflow to subnormals and +0, NaN -> NaN.
+ *
+ *   vec ag_exp_hilo(vec hi, vec lo)
+ *       e^(hi + lo), where hi + lo is an unevaluated sum, e.g. the exact split
+ *       of -z*z:  hi = -z*z (rounded), lo = v_fnma(z, z, hi)... i.e.
+ *       lo = fma(-z, z, -hi), so that hi + lo == -z^2 exactly.
+ *       Requirements: |lo| <= 2^-10 whenever the result matters (an FMA split
+ *       gives |lo| <= ulp(hi)/2, far below that for |hi| < 2^11).  lo is
+ *       clamped to [-2^-10, 2^-10] and a NaN lo is treated as -2^-10, so a lo
+ *       made NaN by a split of an infinite hi (inf - inf) is harmless: the
+ *       result is then decided by hi alone (exp_hilo(-inf, NaN) = +0,
+ *       exp_hilo(+inf, NaN) = +inf).  NaN hi -> NaN.  Accuracy as ag_exp,
+ *       relative to the exact e^(hi+lo).
+ *
+ * Method: clamp x to [XMIN, XMAX] (beyond them the result is 0 or inf anyway),
+ * n = round(x/ln2), Cody-Waite r = (x - n*ln2_hi) + (lo - n*ln2_lo), where the
+ * first part rh is exact and the second rl tiny; e^r = 1 + r + r^2 P(r) with
+ * P below, summed as (1 + rh) [exact by Fast2Sum] + (rl + r^2 P); finally
+ * 2^n by v_ldexp's two exact steps, so subnormal results are rounded once.
+ */
+#include <stddef.h>
+
+#if AG_IS_F32
+#  ifndef AG_VMATH_EXP_F32
+#  define AG_VMATH_EXP_F32
+#  define AG_VMATH_BODY_
+#  endif
+#elif !defined(AG_VMATH_EXP_F64)
+#  define AG_VMATH_EXP_F64
+#  define AG_VMATH_BODY_
+#endif
+
+#ifndef AG_C
+/* A constant of the current dtype, broadcast. */
+#define AG_C(c) v_set1((AG_T)(c))
+#endif
+
+#ifdef AG_VMATH_BODY_
+#undef AG_VMATH_BODY_
+
+/* P(r) with expm1(r) = r + r^2 P(r) on |r| <= 0.3473 (ln2/2 plus slack for
+ * the rounding of x/ln2).  Shared by exp and expm1.  Near-minimax fits of
+ * (expm1(r) - r)/r^2 for the relative error of expm1 (Lawson IRLS in mpmath,
+ * coefficients rounded to the dtype):
+ *   f32: degree 5, |expm1 rel err| < 2^-28.7 (exp: < 2^-30.5);
+ *   f64: degree 10, |expm1 rel err| < 2^-60.0 (exp: < 2^-61.3). */
+static inline vec AG_FN(ag_exp_poly_)(vec r)
+{
+#if AG_IS_F32
+    vec p = AG_C(0x1.a0337ap-13f);
+    p = v_fma(p, r, AG_C(0x1.6d735p-10f));
+    p = v_fma(p, r, AG_C(0x1.11118ap-7f));
+    p = v_fma(p, r, AG_C(0x1.5554bp-5f));
+    p = v_fma(p, r, AG_C(0x1.555554p-3f));
+    p = v_fma(p, r, AG_C(0x1p-1f));
+#else
+    vec p = AG_C(0x1.1ee8801d2d53p-29);
+    p = v_fma(p, r, AG_C(0x1.af5f69115eca2p-26));
+    p = v_fma(p, r, AG_C(0x1.27e536a09ac12p-22));
+    p = v_fma(p, r, AG_C(0x1.71ddf7fe03b5ap-19));
+    p = v_fma(p, r, AG_C(0x1.a01a017b5b03bp-16));
+    p = v_fma(p, r, AG_C(0x1.a01a01b00218p-13));
+    p = v_fma(p, r, AG_C(0x1.6c16c16c1f282p-10));
+    p = v_fma(p, r, AG_C(0x1.111111110f673p-7));
+    p = v_fma(p, r, AG_C(0x1.555555555553ep-5));
+    p = v_fma(p, r, AG_C(0x1.5555555555559p-3));
+    p = v_fma(p, r, AG_C(0x1p-1));
+#endif
+    return p;
+}
+
+/* Cody-Waite constants: ln2_hi has trailing zeros so n*ln2_hi is exact for
+ * |n| < 2^8 (f32) / 2^11 (f64); ln2_hi + ln2_lo = ln2 to 2^-45 / 2^-86. */
+#if AG_IS_F32
+#define AG_EXP_LOG2E_ 0x1.715476p+0f
+#define AG_EXP_LN2HI_ 0x1.62e4p-1f
+#define AG_EXP_LN2LO_ 0x1.7f7d1cp-20f
+#define AG_EXP_XMAX_ 89.0f   /* > ln(FLT_MAX) = 88.72: result inf        */
+#define AG_EXP_XMIN_ -104.0f /* e^-104 < 2^-150: result 0                */
+#define AG_EXP_NMIN_ -150.0f /* round(XMIN/ln2)                          */
+#else
+#define AG_EXP_LOG2E_ 0x1.71547652b82fep+0
+#define AG_EXP_LN2HI_ 0x1.62e42feep-1
+#define AG_EXP_LN2LO_ 0x1.a39ef35793c76p-33
+#define AG_EXP_XMAX_ 710.0   /* > ln(DBL_MAX) = 709.78: result inf       */
+#define AG_EXP_XMIN_ -746.0  /* e^-746 < 2^-1075: result 0               */
+#define AG_EXP_NMIN_ -1076.0 /* round(XMIN/ln2)                          */
+#endif
+
+/* e^(x + lo) for finite |lo| <= 2^-10 (see the contract above). */
+static inline vec AG_FN(ag_exp_core_)(vec x, vec lo)
+{
+    x = v_max(AG_C(AG_EXP_XMIN_), v_min(AG_C(AG_EXP_XMAX_), x)); /* NaN stays NaN */
+    vec n = v_round(v_mul(x, AG_C(AG_EXP_LOG2E_)));
+    n = v_max(n, AG_C(AG_EXP_NMIN_));                     /* no-op, but NaN -> NMIN (pow2i needs a number) */
+    vec rh = v_fnma(n, AG_C(AG_EXP_LN2HI_), x);           /* exact */
+    vec rl = v_fnma(n, AG_C(AG_EXP_LN2LO_), lo);
+    vec r = v_add(rh, rl);
+    vec u = v_fma(v_mul(r, r), AG_FN(ag_exp_poly_)(r), rl); /* rl + r^2 P(r) */
+    vec s = v_add(AG_C(1), rh);                           /* Fast2Sum: s + e = 1 + rh exactly */
+    vec e = v_sub(rh, v_sub(s, AG_C(1)));
+    vec p = v_add(s, v_add(e, u));                        /* e^r, about 0.51 ULP */
+    return v_ldexp(p, n);
+}
+
+static inline vec AG_FN(ag_exp)(vec x)
+{
+    return AG_FN(ag_exp_core_)(x, AG_C(0));
+}
+
+static inline vec AG_FN(ag_exp_hilo)(vec hi, vec lo)
+{
+    lo = v_min(v_max(lo, AG_C(-0x1p-10)), AG_C(0x1p-10)); /* NaN -> -2^-10 */
+    return AG_FN(ag_exp_core_)(hi, lo);
+}
+
+#undef AG_EXP_LOG2E_
+#undef AG_EXP_LN2HI_
+#undef AG_EXP_LN2LO_
+#undef AG_EXP_XMAX_
+#undef AG_EXP_XMIN_
+#undef AG_EXP_NMIN_
+
+#endif /* AG_VMATH_BODY_ */
