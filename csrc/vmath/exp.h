@@ -36,8 +36,8 @@
  *
  *   vec ag_exp_hilo(vec hi, vec lo)
  *       e^(hi + lo), where hi + lo is an unevaluated sum, e.g. the exact split
- *       of -z*z:  hi = -z*z (rounded), lo = v_fnma(z, z, hi)... i.e.
- *       lo = fma(-z, z, -hi), so that hi + lo == -z^2 exactly.
+ *       of -z^2 with an FMA:  p = v_mul(z, z); hi = v_neg(p);
+ *       lo = v_neg(v_fms(z, z, p))  (so hi + lo == -z^2 exactly).
  *       Requirements: |lo| <= 2^-10 whenever the result matters (an FMA split
  *       gives |lo| <= ulp(hi)/2, far below that for |hi| < 2^11).  lo is
  *       clamped to [-2^-10, 2^-10] and a NaN lo is treated as -2^-10, so a lo
@@ -46,13 +46,18 @@
  *       exp_hilo(+inf, NaN) = +inf).  NaN hi -> NaN.  Accuracy as ag_exp,
  *       relative to the exact e^(hi+lo).
  *
+ *   vec ag_exp_scaled(vec x, vec k)
+ *       e^x * 2^k for integral k with 0 <= k <= 100, rounded once: for scaling a
+ *       result whose e^x factor would be subnormal (silu, mish tails).
+ *       Same accuracy and special values as ag_exp (with 2^k applied).
+ *
  * Method: clamp x to [XMIN, XMAX] (beyond them the result is 0 or inf anyway),
  * n = round(x/ln2), Cody-Waite r = (x - n*ln2_hi) + (lo - n*ln2_lo), where the
  * first part rh is exact and the second rl tiny; e^r = 1 + r + r^2 P(r) with
  * P below, summed as (1 + rh) [exact by Fast2Sum] + (rl + r^2 P); finally
  * 2^n by v_ldexp's two exact steps, so subnormal results are rounded once.
  */
-#include <stddef.h>
+#include <math.h> /* INFINITY, NAN */
 
 #if AG_IS_F32
 #  ifndef AG_VMATH_EXP_F32
@@ -72,13 +77,13 @@
 #ifdef AG_VMATH_BODY_
 #undef AG_VMATH_BODY_
 
-/* P(r) with expm1(r) = r + r^2 P(r) on |r| <= 0.3473 (ln2/2 plus slack for
- * the rounding of x/ln2).  Shared by exp and expm1.  Near-minimax fits of
- * (expm1(r) - r)/r^2 for the relative error of expm1 (Lawson IRLS in mpmath,
- * coefficients rounded to the dtype):
- *   f32: degree 5, |expm1 rel err| < 2^-28.7 (exp: < 2^-30.5);
- *   f64: degree 10, |expm1 rel err| < 2^-60.0 (exp: < 2^-61.3). */
-static inline vec AG_FN(ag_exp_poly_)(vec r)
+/* P3(r) with expm1(r) = r + r^2/2 + r^3 P3(r) on |r| <= 0.3473 (ln2/2 plus
+ * slack for the rounding of x/ln2).  Shared by exp and expm1.  Near-minimax
+ * fits of P(r) = 1/2 + r P3(r) = (expm1(r) - r)/r^2 for the relative error of
+ * expm1 (Lawson IRLS in mpmath, coefficients rounded to the dtype):
+ *   f32: degree 5 in P, |expm1 rel err| < 2^-28.7 (exp: < 2^-30.5);
+ *   f64: degree 10 in P, |expm1 rel err| < 2^-60.0 (exp: < 2^-61.3). */
+static inline vec AG_FN(ag_exp_poly3_)(vec r)
 {
 #if AG_IS_F32
     vec p = AG_C(0x1.a0337ap-13f);
@@ -86,7 +91,6 @@ static inline vec AG_FN(ag_exp_poly_)(vec r)
     p = v_fma(p, r, AG_C(0x1.11118ap-7f));
     p = v_fma(p, r, AG_C(0x1.5554bp-5f));
     p = v_fma(p, r, AG_C(0x1.555554p-3f));
-    p = v_fma(p, r, AG_C(0x1p-1f));
 #else
     vec p = AG_C(0x1.1ee8801d2d53p-29);
     p = v_fma(p, r, AG_C(0x1.af5f69115eca2p-26));
@@ -98,7 +102,6 @@ static inline vec AG_FN(ag_exp_poly_)(vec r)
     p = v_fma(p, r, AG_C(0x1.111111110f673p-7));
     p = v_fma(p, r, AG_C(0x1.555555555553ep-5));
     p = v_fma(p, r, AG_C(0x1.5555555555559p-3));
-    p = v_fma(p, r, AG_C(0x1p-1));
 #endif
     return p;
 }
@@ -112,6 +115,8 @@ static inline vec AG_FN(ag_exp_poly_)(vec r)
 #define AG_EXP_XMAX_ 89.0f   /* > ln(FLT_MAX) = 88.72: result inf        */
 #define AG_EXP_XMIN_ -104.0f /* e^-104 < 2^-150: result 0                */
 #define AG_EXP_NMIN_ -150.0f /* round(XMIN/ln2)                          */
+#define AG_EXP_XMINS_ -174.0f /* e^-174 2^100 < 2^-150 (ag_exp_scaled)   */
+#define AG_EXP_NMINS_ -251.0f
 #else
 #define AG_EXP_LOG2E_ 0x1.71547652b82fep+0
 #define AG_EXP_LN2HI_ 0x1.62e42feep-1
@@ -119,33 +124,45 @@ static inline vec AG_FN(ag_exp_poly_)(vec r)
 #define AG_EXP_XMAX_ 710.0   /* > ln(DBL_MAX) = 709.78: result inf       */
 #define AG_EXP_XMIN_ -746.0  /* e^-746 < 2^-1075: result 0               */
 #define AG_EXP_NMIN_ -1076.0 /* round(XMIN/ln2)                          */
+#define AG_EXP_XMINS_ -816.0 /* e^-816 2^100 < 2^-1075 (ag_exp_scaled)   */
+#define AG_EXP_NMINS_ -1177.0
 #endif
 
-/* e^(x + lo) for finite |lo| <= 2^-10 (see the contract above). */
-static inline vec AG_FN(ag_exp_core_)(vec x, vec lo)
+/* e^(x + lo) = p 2^n for finite |lo| <= 2^-10 (see the contract above);
+ * returns p in [0.7, 1.42] (or NaN) and n, integral and NaN-free.  x is
+ * first clamped to [xmin, XMAX]; nmin = round(xmin/ln2). */
+static inline vec AG_FN(ag_exp_core_)(vec x, vec lo, AG_T xmin, AG_T nmin, vec *n_out)
 {
-    x = v_max(AG_C(AG_EXP_XMIN_), v_min(AG_C(AG_EXP_XMAX_), x)); /* NaN stays NaN */
+    x = v_max(v_set1(xmin), v_min(AG_C(AG_EXP_XMAX_), x)); /* NaN stays NaN */
     vec n = v_round(v_mul(x, AG_C(AG_EXP_LOG2E_)));
-    n = v_max(n, AG_C(AG_EXP_NMIN_));                     /* no-op, but NaN -> NMIN (pow2i needs a number) */
+    n = v_max(n, v_set1(nmin));                           /* no-op, but NaN -> nmin (pow2i needs a number) */
     vec rh = v_fnma(n, AG_C(AG_EXP_LN2HI_), x);           /* exact */
     vec rl = v_fnma(n, AG_C(AG_EXP_LN2LO_), lo);
     vec r = v_add(rh, rl);
-    vec u = v_fma(v_mul(r, r), AG_FN(ag_exp_poly_)(r), rl); /* rl + r^2 P(r) */
+    vec u = v_fma(v_mul(r, r), v_fma(r, AG_FN(ag_exp_poly3_)(r), AG_C(0.5)), rl); /* rl + r^2 P */
     vec s = v_add(AG_C(1), rh);                           /* Fast2Sum: s + e = 1 + rh exactly */
     vec e = v_sub(rh, v_sub(s, AG_C(1)));
-    vec p = v_add(s, v_add(e, u));                        /* e^r, about 0.51 ULP */
-    return v_ldexp(p, n);
+    *n_out = n;
+    return v_add(s, v_add(e, u));                         /* e^r, about 0.51 ULP */
 }
 
 static inline vec AG_FN(ag_exp)(vec x)
 {
-    return AG_FN(ag_exp_core_)(x, AG_C(0));
+    vec n, p = AG_FN(ag_exp_core_)(x, AG_C(0), AG_EXP_XMIN_, AG_EXP_NMIN_, &n);
+    return v_ldexp(p, n);
 }
 
 static inline vec AG_FN(ag_exp_hilo)(vec hi, vec lo)
 {
     lo = v_min(v_max(lo, AG_C(-0x1p-10)), AG_C(0x1p-10)); /* NaN -> -2^-10 */
-    return AG_FN(ag_exp_core_)(hi, lo);
+    vec n, p = AG_FN(ag_exp_core_)(hi, lo, AG_EXP_XMIN_, AG_EXP_NMIN_, &n);
+    return v_ldexp(p, n);
+}
+
+static inline vec AG_FN(ag_exp_scaled)(vec x, vec k)
+{
+    vec n, p = AG_FN(ag_exp_core_)(x, AG_C(0), AG_EXP_XMINS_, AG_EXP_NMINS_, &n);
+    return v_ldexp(p, v_add(n, k));
 }
 
 #undef AG_EXP_LOG2E_
@@ -154,5 +171,7 @@ static inline vec AG_FN(ag_exp_hilo)(vec hi, vec lo)
 #undef AG_EXP_XMAX_
 #undef AG_EXP_XMIN_
 #undef AG_EXP_NMIN_
+#undef AG_EXP_XMINS_
+#undef AG_EXP_NMINS_
 
 #endif /* AG_VMATH_BODY_ */

@@ -1,0 +1,42 @@
+/* elu(x; alpha) = x for x > 0, alpha (e^x - 1) otherwise.
+ * Include pattern (per-dtype guard): see vmath/exp.h.
+ *   elu   = alpha expm1(x) for x <= 0 (expm1: no cancellation near 0;
+ *           elu(-0) = -0, elu(-inf) = -alpha);
+ *   elu'  = 1 for x > 0, alpha e^x otherwise (PyTorch: elu'(0) = alpha);
+ *   from the output (API.md): 1 for y > 0, y + alpha otherwise.
+ */
+#include "../vmath/exp.h"
+#include "../vmath/expm1.h"
+
+#if AG_IS_F32
+#  ifndef AG_OPS_ELU_F32
+#  define AG_OPS_ELU_F32
+#  define AG_OPS_BODY_
+#  endif
+#elif !defined(AG_OPS_ELU_F64)
+#  define AG_OPS_ELU_F64
+#  define AG_OPS_BODY_
+#endif
+
+#ifdef AG_OPS_BODY_
+#undef AG_OPS_BODY_
+
+static inline vec AG_FN(ag_elu_forward)(vec x, vec alpha, vec p1)
+{
+    (void)p1;
+    return v_select(v_gt(x, AG_C(0)), x, v_mul(alpha, AG_FN(ag_expm1)(x)));
+}
+
+static inline vec AG_FN(ag_elu_derivative)(vec x, vec alpha, vec p1)
+{
+    (void)p1;
+    return v_select(v_gt(x, AG_C(0)), AG_C(1), v_mul(alpha, AG_FN(ag_exp)(x)));
+}
+
+static inline vec AG_FN(ag_elu_derivative_from_output)(vec y, vec alpha, vec p1)
+{
+    (void)p1;
+    return v_select(v_gt(y, AG_C(0)), AG_C(1), v_add(y, alpha));
+}
+
+#endif /* AG_OPS_BODY_ */

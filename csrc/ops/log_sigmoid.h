@@ -1,0 +1,49 @@
+/* log_sigmoid(x) = log(1/(1 + e^-x)) = -softplus(-x).
+ * Include pattern (per-dtype guard): see vmath/exp.h.
+ *
+ * With e = exp(-|x|) in [0, 1]:
+ *   log_sigmoid = min(x, 0) - log1p(e)   (log(1 + e^-x) = max(-x, 0) + log1p(e^-|x|));
+ *     both terms <= 0, no cancellation; min(0, x) keeps NaN;
+ *   log_sigmoid' = sigmoid(-x): e/(1 + e) for x >= 0, 1/(1 + e) for x < 0;
+ *   from the output (API.md): 1 - exp(y) = -expm1(y).
+ */
+#include "../vmath/exp.h"
+#include "../vmath/expm1.h"
+#include "../vmath/log1p.h"
+#include "sigmoid.h"
+
+#if AG_IS_F32
+#  ifndef AG_OPS_LOG_SIGMOID_F32
+#  define AG_OPS_LOG_SIGMOID_F32
+#  define AG_OPS_BODY_
+#  endif
+#elif !defined(AG_OPS_LOG_SIGMOID_F64)
+#  define AG_OPS_LOG_SIGMOID_F64
+#  define AG_OPS_BODY_
+#endif
+
+#ifdef AG_OPS_BODY_
+#undef AG_OPS_BODY_
+
+static inline vec AG_FN(ag_log_sigmoid_forward)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    vec e = AG_FN(ag_exp)(v_neg(v_abs(x)));
+    return v_sub(v_min(AG_C(0), x), AG_FN(ag_log1p)(e));
+}
+
+static inline vec AG_FN(ag_log_sigmoid_derivative)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    vec e = AG_FN(ag_exp)(v_neg(v_abs(x))), n;
+    vec p = AG_FN(ag_sigmoid_parts_)(e, e, &n);
+    return v_select(v_ge(x, AG_C(0)), n, p);        /* NaN: p is NaN */
+}
+
+static inline vec AG_FN(ag_log_sigmoid_derivative_from_output)(vec y, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    return v_neg(AG_FN(ag_expm1)(y));
+}
+
+#endif /* AG_OPS_BODY_ */

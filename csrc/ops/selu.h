@@ -1,0 +1,76 @@
+/* selu(x) = scale x for x > 0, scale alpha (e^x - 1) otherwise, with
+ * PyTorch's alpha = 1.6732632423543772848170429916717 and
+ * scale = 1.0507009873554804934193349852946.
+ * Include pattern (per-dtype guard): see vmath/exp.h.
+ *   selu  = scale x | (scale alpha) expm1(x); the constants are applied as
+ *           hi + lo pairs with an fma, so they add no rounding of their own;
+ *   selu' = scale for x > 0, scale alpha e^x otherwise (selu'(0) = scale alpha);
+ *   from the output (API.md): scale for y > 0, y + scale alpha otherwise.
+ */
+#include "../vmath/exp.h"
+#include "../vmath/expm1.h"
+
+#if AG_IS_F32
+#  ifndef AG_OPS_SELU_F32
+#  define AG_OPS_SELU_F32
+#  define AG_OPS_BODY_
+#  endif
+#elif !defined(AG_OPS_SELU_F64)
+#  define AG_OPS_SELU_F64
+#  define AG_OPS_BODY_
+#endif
+
+#ifdef AG_OPS_BODY_
+#undef AG_OPS_BODY_
+
+/* scale = S_HI + S_LO, scale * alpha = SA_HI + SA_LO (to 2^-50 / 2^-109 relative) */
+#if AG_IS_F32
+#define AG_SELU_S_HI_ 0x1.0cfabep+0f
+#define AG_SELU_S_LO_ -0x1.2adddap-25f
+#define AG_SELU_SA_HI_ 0x1.c212ccp+0f
+#define AG_SELU_SA_LO_ 0x1.903c0cp-26f
+#define AG_SELU_MAX_ 0x1.fffffep+127f
+#else
+#define AG_SELU_S_HI_ 0x1.0cfabd6a91132p+0
+#define AG_SELU_S_LO_ 0x1.6fc7d272f2695p-55
+#define AG_SELU_SA_HI_ 0x1.c212cc640f031p+0
+#define AG_SELU_SA_LO_ 0x1.05161b045a1fep-56
+#define AG_SELU_MAX_ 0x1.fffffffffffffp+1023
+#endif
+
+/* (hi + lo) v with one rounding (v finite) */
+static inline vec AG_FN(ag_selu_mul_)(vec v, vec hi, vec lo)
+{
+    return v_fma(hi, v, v_mul(lo, v));
+}
+
+static inline vec AG_FN(ag_selu_forward)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    vec xc = v_min(AG_C(AG_SELU_MAX_), x);             /* +inf -> MAX (scale MAX = inf) */
+    vec pos = AG_FN(ag_selu_mul_)(xc, AG_C(AG_SELU_S_HI_), AG_C(AG_SELU_S_LO_));
+    vec neg = AG_FN(ag_selu_mul_)(AG_FN(ag_expm1)(x), AG_C(AG_SELU_SA_HI_), AG_C(AG_SELU_SA_LO_));
+    return v_select(v_gt(x, AG_C(0)), pos, neg);
+}
+
+static inline vec AG_FN(ag_selu_derivative)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    vec neg = AG_FN(ag_selu_mul_)(AG_FN(ag_exp)(x), AG_C(AG_SELU_SA_HI_), AG_C(AG_SELU_SA_LO_));
+    return v_select(v_gt(x, AG_C(0)), AG_C(AG_SELU_S_HI_), neg);
+}
+
+static inline vec AG_FN(ag_selu_derivative_from_output)(vec y, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    vec neg = v_add(v_add(y, AG_C(AG_SELU_SA_HI_)), AG_C(AG_SELU_SA_LO_));
+    return v_select(v_gt(y, AG_C(0)), AG_C(AG_SELU_S_HI_), neg);
+}
+
+#undef AG_SELU_S_HI_
+#undef AG_SELU_S_LO_
+#undef AG_SELU_SA_HI_
+#undef AG_SELU_SA_LO_
+#undef AG_SELU_MAX_
+
+#endif /* AG_OPS_BODY_ */

@@ -1,0 +1,63 @@
+/* sigmoid(x) = 1/(1 + e^-x).  Include pattern (per-dtype guard): see vmath/exp.h.
+ *
+ * Stable forms on e = exp(-|x|) in [0, 1] (never overflows):
+ *   sigmoid(|x|) = 1/(1 + e),  sigmoid(-|x|) = e/(1 + e);
+ *   sigmoid'(x) = sigmoid(x) sigmoid(-x) = e/(1 + e)^2  (never s(1 - s) from x,
+ *   which cancels for large x: sigmoid'(40) = 4.2e-18, not 0);
+ *   from the output (API.md): y (1 - y), evaluated as fma(-y, y, y).
+ */
+#include "../vmath/exp.h"
+
+#if AG_IS_F32
+#  ifndef AG_OPS_SIGMOID_F32
+#  define AG_OPS_SIGMOID_F32
+#  define AG_OPS_BODY_
+#  endif
+#elif !defined(AG_OPS_SIGMOID_F64)
+#  define AG_OPS_SIGMOID_F64
+#  define AG_OPS_BODY_
+#endif
+
+#ifdef AG_OPS_BODY_
+#undef AG_OPS_BODY_
+
+/* For e in [0, 1] and es = e 2^k (any scaling): returns p = 1/(1 + e) and
+ * *n = es/(1 + e), from one division.  1 + e is split exactly (Fast2Sum
+ * d + dl) and r = 1/d gets one correction on the exact d + dl:
+ * 1/(d + dl) = r + r t with t = 1 - r (d + dl) (fma-exact residual), so p is
+ * within ~0.5 ULP and n within ~1 ULP, plus the error of e itself. */
+static inline vec AG_FN(ag_sigmoid_parts_)(vec e, vec es, vec *n)
+{
+    vec one = AG_C(1);
+    vec d = v_add(one, e);
+    vec dl = v_sub(e, v_sub(d, one));
+    vec r = v_div(one, d);
+    vec t = v_fnma(r, dl, v_fnma(r, d, one));
+    vec c = v_mul(r, t);
+    *n = v_fma(es, r, v_mul(es, c));
+    return v_add(r, c);
+}
+
+static inline vec AG_FN(ag_sigmoid_forward)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    vec e = AG_FN(ag_exp)(v_neg(v_abs(x))), n;
+    vec p = AG_FN(ag_sigmoid_parts_)(e, e, &n);
+    return v_select(v_ge(x, AG_C(0)), p, n);          /* NaN: n is NaN */
+}
+
+static inline vec AG_FN(ag_sigmoid_derivative)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    vec e = AG_FN(ag_exp)(v_neg(v_abs(x))), n;
+    vec p = AG_FN(ag_sigmoid_parts_)(e, e, &n);
+    return v_mul(p, n);
+}
+
+static inline vec AG_FN(ag_sigmoid_derivative_from_output)(vec y, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    return v_fnma(y, y, y);                           /* y - y^2, rounded once */
+}
+
+#endif /* AG_OPS_BODY_ */

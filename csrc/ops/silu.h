@@ -1,0 +1,67 @@
+/* silu(x) = x sigmoid(x) (alias swish).  Include pattern: see vmath/exp.h.
+ *
+ * With e = exp(-|x|) (ops/sigmoid.h: sigmoid(|x|) = 1/(1+e), sigmoid(-|x|) = e/(1+e)):
+ *   silu   = x sigmoid(x);
+ *   silu'  = sigmoid(x) (1 + x sigmoid(-x))   (= s + x s (1 - s), one fma, no s(1-s)).
+ * Tail: for x < 0 the factor sigmoid(x) ~ e^x is subnormal well before the
+ * result is (x in [-104, -87] f32, [-745, -708] f64), so it is computed
+ * scaled by 2^64 (ag_exp_scaled) and the product unscaled by 2^-64: one
+ * rounding.  x is clamped to +-MAX in products so that no inf * 0 occurs:
+ * silu(-inf) = -0, silu'(+inf) = 1, silu'(-inf) = -0.
+ */
+#include "../vmath/exp.h"
+#include "sigmoid.h"
+
+#if AG_IS_F32
+#  ifndef AG_OPS_SILU_F32
+#  define AG_OPS_SILU_F32
+#  define AG_OPS_BODY_
+#  endif
+#elif !defined(AG_OPS_SILU_F64)
+#  define AG_OPS_SILU_F64
+#  define AG_OPS_BODY_
+#endif
+
+#ifdef AG_OPS_BODY_
+#undef AG_OPS_BODY_
+
+#ifndef AG_TAIL_SCALE_
+#define AG_TAIL_SCALE_ 64          /* 2^64 lifts e^x out of the subnormals */
+#endif
+
+/* a = sigmoid(x) s, b = sigmoid(-x), *inv = 1/s with s = 2^64 for x < 0, else 1. */
+static inline vec AG_FN(ag_silu_parts_)(vec x, vec *b, vec *inv)
+{
+    vmask neg = v_lt(x, AG_C(0));
+    vec es = AG_FN(ag_exp_scaled)(v_neg(v_abs(x)), v_select(neg, AG_C(AG_TAIL_SCALE_), AG_C(0)));
+    *inv = v_select(neg, AG_C(0x1p-64), AG_C(1));
+    vec ns, p = AG_FN(ag_sigmoid_parts_)(v_mul(es, *inv), es, &ns);
+    *b = v_select(neg, p, ns);
+    return v_select(neg, ns, p);
+}
+
+#if AG_IS_F32
+#define AG_SILU_MAX_ 0x1.fffffep+127f
+#else
+#define AG_SILU_MAX_ 0x1.fffffffffffffp+1023
+#endif
+
+static inline vec AG_FN(ag_silu_forward)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    vec b, inv, a = AG_FN(ag_silu_parts_)(x, &b, &inv);
+    vec xc = v_max(AG_C(-AG_SILU_MAX_), x);            /* -inf -> -MAX, NaN stays */
+    return v_mul(v_mul(xc, a), inv);
+}
+
+static inline vec AG_FN(ag_silu_derivative)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    vec b, inv, a = AG_FN(ag_silu_parts_)(x, &b, &inv);
+    vec xc = v_min(AG_C(AG_SILU_MAX_), v_max(AG_C(-AG_SILU_MAX_), x));
+    return v_mul(v_mul(a, v_fma(xc, b, AG_C(1))), inv);
+}
+
+#undef AG_SILU_MAX_
+
+#endif /* AG_OPS_BODY_ */

@@ -1,0 +1,46 @@
+/* tanh.  Include pattern (per-dtype guard): see vmath/exp.h.
+ *
+ * forward: vmath ag_tanh (odd, tanh(-0) = -0).
+ * derivative: 1 - tanh^2 x = 4 e/(1 + e)^2 = 4 sigmoid(2|x|) sigmoid(-2|x|)
+ *   with e = exp(-2|x|), accurate (relative) in the tails; 4e is made by
+ *   ag_exp_scaled (k = 2) so it is rounded once even when e is subnormal.
+ * from the output (API.md): 1 - y^2 = fma(-y, y, 1), rounded once.
+ */
+#include "../vmath/tanh.h"
+#include "sigmoid.h"
+
+#if AG_IS_F32
+#  ifndef AG_OPS_TANH_F32
+#  define AG_OPS_TANH_F32
+#  define AG_OPS_BODY_
+#  endif
+#elif !defined(AG_OPS_TANH_F64)
+#  define AG_OPS_TANH_F64
+#  define AG_OPS_BODY_
+#endif
+
+#ifdef AG_OPS_BODY_
+#undef AG_OPS_BODY_
+
+static inline vec AG_FN(ag_tanh_forward)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    return AG_FN(ag_tanh)(x);
+}
+
+static inline vec AG_FN(ag_tanh_derivative)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    vec y = v_abs(x);
+    vec e4 = AG_FN(ag_exp_scaled)(v_neg(v_add(y, y)), AG_C(2)); /* 4 e^(-2|x|) */
+    vec n4, p = AG_FN(ag_sigmoid_parts_)(v_mul(e4, AG_C(0.25)), e4, &n4);
+    return v_mul(p, n4);
+}
+
+static inline vec AG_FN(ag_tanh_derivative_from_output)(vec y, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    return v_fnma(y, y, AG_C(1));
+}
+
+#endif /* AG_OPS_BODY_ */
