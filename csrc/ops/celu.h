@@ -1,8 +1,10 @@
 /* celu(x; alpha) = max(0, x) + min(0, alpha (e^(x/alpha) - 1)).
  * Include pattern (per-dtype guard): see vmath/exp.h.
- *   celu  = x for x > 0, alpha expm1(x/alpha) otherwise (celu(-inf) = -alpha);
+ *   celu  = x for x > 0, alpha expm1(x/alpha) otherwise (celu(-inf) = -alpha),
+ *           x/alpha carried as z + zl so its rounding does not reach the
+ *           exponential (celu'(-20) with alpha = 0.3 would be off by 100 ULP);
  *   celu' = 1 for x > 0, e^(x/alpha) otherwise (celu'(0) = 1);
- *   from the output (API.md): 1 for y > 0, 1 + y/alpha otherwise.
+ *   from the output (API.md): 1 for y > 0, 1 + y/alpha = (alpha + y)/alpha otherwise.
  */
 #include "../vmath/exp.h"
 #include "../vmath/expm1.h"
@@ -20,23 +22,37 @@
 #ifdef AG_OPS_BODY_
 #undef AG_OPS_BODY_
 
+/* z + zl = x/alpha to ~2^-2p: z = x (1/alpha), zl = (x - z alpha)/alpha (FMA
+ * residual); 1/alpha is loop-invariant.  NaN zl (x = +-inf) is harmless. */
+static inline vec AG_FN(ag_celu_z_)(vec x, vec alpha, vec *zl)
+{
+    vec ra = v_div(AG_C(1), alpha);
+    vec z = v_mul(x, ra);
+    *zl = v_mul(v_fnma(z, alpha, x), ra);
+    return z;
+}
+
 static inline vec AG_FN(ag_celu_forward)(vec x, vec alpha, vec p1)
 {
     (void)p1;
-    vec neg = v_mul(alpha, AG_FN(ag_expm1)(v_div(x, alpha)));
+    vec zl, z = AG_FN(ag_celu_z_)(x, alpha, &zl);
+    vec neg = AG_FN(ag_expm1_mul)(z, zl, alpha, AG_C(0));
     return v_select(v_gt(x, AG_C(0)), x, neg);
 }
 
 static inline vec AG_FN(ag_celu_derivative)(vec x, vec alpha, vec p1)
 {
     (void)p1;
-    return v_select(v_gt(x, AG_C(0)), AG_C(1), AG_FN(ag_exp)(v_div(x, alpha)));
+    vec zl, z = AG_FN(ag_celu_z_)(x, alpha, &zl);
+    return v_select(v_gt(x, AG_C(0)), AG_C(1), AG_FN(ag_exp_hilo)(z, zl));
 }
 
+/* 1 + y/alpha = (alpha + y)/alpha: alpha + y is exact where the result is
+ * small (y near -alpha), so no cancellation. */
 static inline vec AG_FN(ag_celu_derivative_from_output)(vec y, vec alpha, vec p1)
 {
     (void)p1;
-    return v_select(v_gt(y, AG_C(0)), AG_C(1), v_add(AG_C(1), v_div(y, alpha)));
+    return v_select(v_gt(y, AG_C(0)), AG_C(1), v_div(v_add(alpha, y), alpha));
 }
 
 #endif /* AG_OPS_BODY_ */

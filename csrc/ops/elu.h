@@ -1,6 +1,6 @@
 /* elu(x; alpha) = x for x > 0, alpha (e^x - 1) otherwise.
  * Include pattern (per-dtype guard): see vmath/exp.h.
- *   elu   = alpha expm1(x) for x <= 0 (expm1: no cancellation near 0;
+ *   elu   = alpha expm1(x) for x <= 0 (rounded once, ag_expm1_mul; no cancellation near 0;
  *           elu(-0) = -0, elu(-inf) = -alpha);
  *   elu'  = 1 for x > 0, alpha e^x otherwise (PyTorch: elu'(0) = alpha);
  *   from the output (API.md): 1 for y > 0, y + alpha otherwise.
@@ -24,7 +24,7 @@
 static inline vec AG_FN(ag_elu_forward)(vec x, vec alpha, vec p1)
 {
     (void)p1;
-    return v_select(v_gt(x, AG_C(0)), x, v_mul(alpha, AG_FN(ag_expm1)(x)));
+    return v_select(v_gt(x, AG_C(0)), x, AG_FN(ag_expm1_mul)(x, AG_C(-0.0), alpha, AG_C(0)));
 }
 
 static inline vec AG_FN(ag_elu_derivative)(vec x, vec alpha, vec p1)

@@ -3,7 +3,7 @@
  * scale = 1.0507009873554804934193349852946.
  * Include pattern (per-dtype guard): see vmath/exp.h.
  *   selu  = scale x | (scale alpha) expm1(x); the constants are applied as
- *           hi + lo pairs with an fma, so they add no rounding of their own;
+ *           hi + lo pairs, each result rounded once (ag_expm1_mul for the second);
  *   selu' = scale for x > 0, scale alpha e^x otherwise (selu'(0) = scale alpha);
  *   from the output (API.md): scale for y > 0, y + scale alpha otherwise.
  */
@@ -49,7 +49,7 @@ static inline vec AG_FN(ag_selu_forward)(vec x, vec p0, vec p1)
     (void)p0; (void)p1;
     vec xc = v_min(AG_C(AG_SELU_MAX_), x);             /* +inf -> MAX (scale MAX = inf) */
     vec pos = AG_FN(ag_selu_mul_)(xc, AG_C(AG_SELU_S_HI_), AG_C(AG_SELU_S_LO_));
-    vec neg = AG_FN(ag_selu_mul_)(AG_FN(ag_expm1)(x), AG_C(AG_SELU_SA_HI_), AG_C(AG_SELU_SA_LO_));
+    vec neg = AG_FN(ag_expm1_mul)(x, AG_C(-0.0), AG_C(AG_SELU_SA_HI_), AG_C(AG_SELU_SA_LO_));
     return v_select(v_gt(x, AG_C(0)), pos, neg);
 }
 

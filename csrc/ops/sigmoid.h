@@ -21,19 +21,26 @@
 #ifdef AG_OPS_BODY_
 #undef AG_OPS_BODY_
 
-/* For e in [0, 1] and es = e 2^k (any scaling): returns p = 1/(1 + e) and
- * *n = es/(1 + e), from one division.  1 + e is split exactly (Fast2Sum
- * d + dl) and r = 1/d gets one correction on the exact d + dl:
- * 1/(d + dl) = r + r t with t = 1 - r (d + dl) (fma-exact residual), so p is
- * within ~0.5 ULP and n within ~1 ULP, plus the error of e itself. */
-static inline vec AG_FN(ag_sigmoid_parts_)(vec e, vec es, vec *n)
+/* 1/(1 + e) = r + *c to about 2^-2p, for e in [0, 1] (or NaN): 1 + e is
+ * split exactly (Fast2Sum d + dl), r = 1/d, and the exact residual
+ * t = 1 - r (d + dl) (FMA) gives the correction c = r t. */
+static inline vec AG_FN(ag_sigmoid_recip_)(vec e, vec *c)
 {
     vec one = AG_C(1);
     vec d = v_add(one, e);
     vec dl = v_sub(e, v_sub(d, one));
     vec r = v_div(one, d);
     vec t = v_fnma(r, dl, v_fnma(r, d, one));
-    vec c = v_mul(r, t);
+    *c = v_mul(r, t);
+    return r;
+}
+
+/* For e in [0, 1] and es = e 2^k (any scaling): returns p = 1/(1 + e) and
+ * *n = es/(1 + e), each rounded once from r + c (within ~0.5 ULP plus the
+ * error of e itself). */
+static inline vec AG_FN(ag_sigmoid_parts_)(vec e, vec es, vec *n)
+{
+    vec c, r = AG_FN(ag_sigmoid_recip_)(e, &c);
     *n = v_fma(es, r, v_mul(es, c));
     return v_add(r, c);
 }

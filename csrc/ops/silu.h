@@ -29,7 +29,8 @@
 #define AG_TAIL_SCALE_ 64          /* 2^64 lifts e^x out of the subnormals */
 #endif
 
-/* a = sigmoid(x) s, b = sigmoid(-x), *inv = 1/s with s = 2^64 for x < 0, else 1. */
+/* a = sigmoid(x) s, b = sigmoid(-x), *inv = 1/s with s = 2^64 for x < 0, else 1
+ * (for the derivative). */
 static inline vec AG_FN(ag_silu_parts_)(vec x, vec *b, vec *inv)
 {
     vmask neg = v_lt(x, AG_C(0));
@@ -46,12 +47,22 @@ static inline vec AG_FN(ag_silu_parts_)(vec x, vec *b, vec *inv)
 #define AG_SILU_MAX_ 0x1.fffffffffffffp+1023
 #endif
 
+/* x sigmoid(x) = x A (r + c) with A = 1 (x >= 0) or e 2^64 (x < 0): the
+ * product x A is split exactly (FMA) and the whole rounded once.  For
+ * x > 40, silu(x) rounds to x (x e^-x < 2^-54 x); that also gives silu(inf). */
 static inline vec AG_FN(ag_silu_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
-    vec b, inv, a = AG_FN(ag_silu_parts_)(x, &b, &inv);
+    vmask neg = v_lt(x, AG_C(0));
+    vec es = AG_FN(ag_exp_scaled)(v_neg(v_abs(x)), v_select(neg, AG_C(AG_TAIL_SCALE_), AG_C(0)));
+    vec inv = v_select(neg, AG_C(0x1p-64), AG_C(1));
+    vec c, r = AG_FN(ag_sigmoid_recip_)(v_mul(es, inv), &c);
     vec xc = v_max(AG_C(-AG_SILU_MAX_), x);            /* -inf -> -MAX, NaN stays */
-    return v_mul(v_mul(xc, a), inv);
+    vec A = v_select(neg, es, AG_C(1));
+    vec N = v_mul(xc, A), Nl = v_fms(xc, A, N);        /* N + Nl = x A exactly */
+    vec y = v_mul(v_fma(N, r, v_fma(Nl, r, v_mul(N, c))), inv);
+    y = v_select(v_gt(x, AG_C(40)), x, y);
+    return v_copysign(y, x);                           /* silu(-inf) = silu(-0) = -0 */
 }
 
 static inline vec AG_FN(ag_silu_derivative)(vec x, vec p0, vec p1)
