@@ -2,7 +2,9 @@
  * Include pattern (per-dtype guard): see vmath/exp.h.
  *   elu   = alpha expm1(x) for x <= 0 (rounded once, ag_expm1_mul; no cancellation near 0;
  *           elu(-0) = -0, elu(-inf) = -alpha);
- *   elu'  = 1 for x > 0, alpha e^x otherwise (PyTorch: elu'(0) = alpha);
+ *   elu'  = 1 for x > 0, alpha e^x otherwise (PyTorch: elu'(0) = alpha),
+ *           alpha (e + el) rounded once (ag_exp_dw, scaled so that a
+ *           subnormal e^x is not rounded before the product);
  *   from the output (API.md): 1 for y > 0, y + alpha otherwise.
  */
 #include "../vmath/exp.h"
@@ -30,7 +32,14 @@ static inline vec AG_FN(ag_elu_forward)(vec x, vec alpha, vec p1)
 static inline vec AG_FN(ag_elu_derivative)(vec x, vec alpha, vec p1)
 {
     (void)p1;
-    return v_select(v_gt(x, AG_C(0)), AG_C(1), v_mul(alpha, AG_FN(ag_exp)(x)));
+#if AG_IS_F32
+    const AG_T k = 24, rk = 0x1p-24f;   /* e^x 2^k is normal wherever it is not 0 */
+#else
+    const AG_T k = 53, rk = 0x1p-53;
+#endif
+    vec el, e = AG_FN(ag_exp_dw)(x, AG_C(0), v_set1(k), &el);
+    vec neg = v_mul(v_fma(alpha, e, v_mul(alpha, el)), v_set1(rk));
+    return v_select(v_gt(x, AG_C(0)), AG_C(1), neg);
 }
 
 static inline vec AG_FN(ag_elu_derivative_from_output)(vec y, vec alpha, vec p1)

@@ -3,7 +3,9 @@
  *
  * With e = exp(-|x|) in [0, 1]:
  *   log_sigmoid = min(x, 0) - log1p(e)   (log(1 + e^-x) = max(-x, 0) + log1p(e^-|x|));
- *     both terms <= 0, no cancellation; min(0, x) keeps NaN;
+ *     both terms <= 0, no cancellation; min(0, x) keeps NaN; e = e + el
+ *     (ag_exp_dw), log1p(e + el) ~ log1p(e) + el/(1 + e) with 1/(1+e) ~
+ *     1 - e/2, log1p as a double-word, the difference by 2Sum: one rounding;
  *   log_sigmoid' = sigmoid(-x): e/(1 + e) for x >= 0, 1/(1 + e) for x < 0;
  *   from the output (API.md): 1 - exp(y) = -expm1(y).
  */
@@ -28,15 +30,21 @@
 static inline vec AG_FN(ag_log_sigmoid_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
-    vec e = AG_FN(ag_exp)(v_neg(v_abs(x)));
-    return v_sub(v_min(AG_C(0), x), AG_FN(ag_log1p)(e));
+    vec el, e = AG_FN(ag_exp_dw)(v_neg(v_abs(x)), AG_C(0), AG_C(0), &el);
+    vec ll, l = AG_FN(ag_log1p_dw)(e, &ll);
+    ll = v_fma(el, v_fnma(AG_C(0.5), e, AG_C(1)), ll);               /* + el/(1+e) */
+    vec m = v_min(AG_C(0), x);
+    vec y = v_sub(m, l), b = v_sub(y, m);                             /* 2Sum: y + yl = m - l */
+    vec yl = v_add(v_sub(m, v_sub(y, b)), v_sub(v_neg(l), b));
+    yl = v_select(v_isnan(yl), AG_C(0), yl);                          /* x = -inf */
+    return v_add(y, v_sub(yl, ll));
 }
 
 static inline vec AG_FN(ag_log_sigmoid_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
-    vec e = AG_FN(ag_exp)(v_neg(v_abs(x))), n;
-    vec p = AG_FN(ag_sigmoid_parts_)(e, e, &n);
+    vec el, e = AG_FN(ag_exp_dw)(v_neg(v_abs(x)), AG_C(0), AG_C(0), &el), n;
+    vec p = AG_FN(ag_sigmoid_parts_)(e, el, e, el, &n);
     return v_select(v_ge(x, AG_C(0)), n, p);        /* NaN: p is NaN */
 }
 

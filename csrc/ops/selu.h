@@ -4,7 +4,8 @@
  * Include pattern (per-dtype guard): see vmath/exp.h.
  *   selu  = scale x | (scale alpha) expm1(x); the constants are applied as
  *           hi + lo pairs, each result rounded once (ag_expm1_mul for the second);
- *   selu' = scale for x > 0, scale alpha e^x otherwise (selu'(0) = scale alpha);
+ *   selu' = scale for x > 0, scale alpha e^x otherwise (selu'(0) = scale alpha),
+ *           rounded once from e^x = e + el (ag_exp_dw, scaled as in elu');
  *   from the output (API.md): scale for y > 0, y + scale alpha otherwise.
  */
 #include "../vmath/exp.h"
@@ -56,7 +57,14 @@ static inline vec AG_FN(ag_selu_forward)(vec x, vec p0, vec p1)
 static inline vec AG_FN(ag_selu_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
-    vec neg = AG_FN(ag_selu_mul_)(AG_FN(ag_exp)(x), AG_C(AG_SELU_SA_HI_), AG_C(AG_SELU_SA_LO_));
+#if AG_IS_F32
+    const AG_T k = 24, rk = 0x1p-24f;   /* e^x 2^k is normal wherever it is not 0 */
+#else
+    const AG_T k = 53, rk = 0x1p-53;
+#endif
+    vec el, e = AG_FN(ag_exp_dw)(x, AG_C(0), v_set1(k), &el);
+    vec neg = v_fma(AG_C(AG_SELU_SA_HI_), e, v_fma(AG_C(AG_SELU_SA_LO_), e, v_mul(AG_C(AG_SELU_SA_HI_), el)));
+    neg = v_mul(neg, v_set1(rk));
     return v_select(v_gt(x, AG_C(0)), AG_C(AG_SELU_S_HI_), neg);
 }
 

@@ -5,6 +5,8 @@
  *   sigmoid'(x) = sigmoid(x) sigmoid(-x) = e/(1 + e)^2  (never s(1 - s) from x,
  *   which cancels for large x: sigmoid'(40) = 4.2e-18, not 0);
  *   from the output (API.md): y (1 - y), evaluated as fma(-y, y, y).
+ * e is taken as a double-word e + el (ag_exp_dw) and each result is rounded
+ * once from exact or double-word pieces, so the errors stay near 1 ULP.
  */
 #include "../vmath/exp.h"
 
@@ -21,44 +23,51 @@
 #ifdef AG_OPS_BODY_
 #undef AG_OPS_BODY_
 
-/* 1/(1 + e) = r + *c to about 2^-2p, for e in [0, 1] (or NaN): 1 + e is
- * split exactly (Fast2Sum d + dl), r = 1/d, and the exact residual
- * t = 1 - r (d + dl) (FMA) gives the correction c = r t. */
-static inline vec AG_FN(ag_sigmoid_recip_)(vec e, vec *c)
+/* 1/(1 + e + el) = r + *c to about 2^-2p, for e in [0, 1] (or NaN), |el|
+ * tiny: 1 + e is split exactly (Fast2Sum d + dl), r = 1/d, and the exact
+ * FMA residual t = 1 - r (d + dl) gives the correction c = r t. */
+static inline vec AG_FN(ag_sigmoid_recip_)(vec e, vec el, vec *c)
 {
     vec one = AG_C(1);
     vec d = v_add(one, e);
-    vec dl = v_sub(e, v_sub(d, one));
+    vec dl = v_add(v_sub(e, v_sub(d, one)), el);
     vec r = v_div(one, d);
     vec t = v_fnma(r, dl, v_fnma(r, d, one));
     *c = v_mul(r, t);
     return r;
 }
 
-/* For e in [0, 1] and es = e 2^k (any scaling): returns p = 1/(1 + e) and
- * *n = es/(1 + e), each rounded once from r + c (within ~0.5 ULP plus the
- * error of e itself). */
-static inline vec AG_FN(ag_sigmoid_parts_)(vec e, vec es, vec *n)
+/* For e + el = exp(-|x|) and es + esl = (e + el) 2^k (any scaling): returns
+ * p = 1/(1 + e) and *n = es/(1 + e), each rounded once. */
+static inline vec AG_FN(ag_sigmoid_parts_)(vec e, vec el, vec es, vec esl, vec *n)
 {
-    vec c, r = AG_FN(ag_sigmoid_recip_)(e, &c);
-    *n = v_fma(es, r, v_mul(es, c));
+    vec c, r = AG_FN(ag_sigmoid_recip_)(e, el, &c);
+    *n = v_fma(es, r, v_fma(esl, r, v_mul(es, c)));
     return v_add(r, c);
+}
+
+/* (es + esl)/(1 + e + el)^2, rounded once: (r + c)^2 = rr + (rrl + 2 r c). */
+static inline vec AG_FN(ag_sigmoid_dd_)(vec e, vec el, vec es, vec esl)
+{
+    vec c, r = AG_FN(ag_sigmoid_recip_)(e, el, &c);
+    vec rr = v_mul(r, r);
+    vec q = v_fma(v_add(r, r), c, v_fms(r, r, rr));
+    return v_fma(es, rr, v_fma(es, q, v_mul(esl, rr)));
 }
 
 static inline vec AG_FN(ag_sigmoid_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
-    vec e = AG_FN(ag_exp)(v_neg(v_abs(x))), n;
-    vec p = AG_FN(ag_sigmoid_parts_)(e, e, &n);
+    vec el, e = AG_FN(ag_exp_dw)(v_neg(v_abs(x)), AG_C(0), AG_C(0), &el), n;
+    vec p = AG_FN(ag_sigmoid_parts_)(e, el, e, el, &n);
     return v_select(v_ge(x, AG_C(0)), p, n);          /* NaN: n is NaN */
 }
 
 static inline vec AG_FN(ag_sigmoid_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
-    vec e = AG_FN(ag_exp)(v_neg(v_abs(x))), n;
-    vec p = AG_FN(ag_sigmoid_parts_)(e, e, &n);
-    return v_mul(p, n);
+    vec el, e = AG_FN(ag_exp_dw)(v_neg(v_abs(x)), AG_C(0), AG_C(0), &el);
+    return AG_FN(ag_sigmoid_dd_)(e, el, e, el);
 }
 
 static inline vec AG_FN(ag_sigmoid_derivative_from_output)(vec y, vec p0, vec p1)

@@ -5,7 +5,7 @@
  *   silu'  = sigmoid(x) (1 + x sigmoid(-x))   (= s + x s (1 - s), one fma, no s(1-s)).
  * Tail: for x < 0 the factor sigmoid(x) ~ e^x is subnormal well before the
  * result is (x in [-104, -87] f32, [-745, -708] f64), so it is computed
- * scaled by 2^64 (ag_exp_scaled) and the product unscaled by 2^-64: one
+ * scaled by 2^64 (ag_exp_dw) and the product unscaled by 2^-64: one
  * rounding.  x is clamped to +-MAX in products so that no inf * 0 occurs:
  * silu(-inf) = -0, silu'(+inf) = 1, silu'(-inf) = -0.
  */
@@ -34,9 +34,9 @@
 static inline vec AG_FN(ag_silu_parts_)(vec x, vec *b, vec *inv)
 {
     vmask neg = v_lt(x, AG_C(0));
-    vec es = AG_FN(ag_exp_scaled)(v_neg(v_abs(x)), v_select(neg, AG_C(AG_TAIL_SCALE_), AG_C(0)));
+    vec esl, es = AG_FN(ag_exp_dw)(v_neg(v_abs(x)), AG_C(0), v_select(neg, AG_C(AG_TAIL_SCALE_), AG_C(0)), &esl);
     *inv = v_select(neg, AG_C(0x1p-64), AG_C(1));
-    vec ns, p = AG_FN(ag_sigmoid_parts_)(v_mul(es, *inv), es, &ns);
+    vec ns, p = AG_FN(ag_sigmoid_parts_)(v_mul(es, *inv), v_mul(esl, *inv), es, esl, &ns);
     *b = v_select(neg, p, ns);
     return v_select(neg, ns, p);
 }
@@ -47,19 +47,19 @@ static inline vec AG_FN(ag_silu_parts_)(vec x, vec *b, vec *inv)
 #define AG_SILU_MAX_ 0x1.fffffffffffffp+1023
 #endif
 
-/* x sigmoid(x) = x A (r + c) with A = 1 (x >= 0) or e 2^64 (x < 0): the
- * product x A is split exactly (FMA) and the whole rounded once.  For
+/* x sigmoid(x) = x A (r + c) with A = 1 (x >= 0) or (e + el) 2^64 (x < 0):
+ * the product x A is split exactly (FMA) and the whole rounded once.  For
  * x > 40, silu(x) rounds to x (x e^-x < 2^-54 x); that also gives silu(inf). */
 static inline vec AG_FN(ag_silu_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vmask neg = v_lt(x, AG_C(0));
-    vec es = AG_FN(ag_exp_scaled)(v_neg(v_abs(x)), v_select(neg, AG_C(AG_TAIL_SCALE_), AG_C(0)));
+    vec esl, es = AG_FN(ag_exp_dw)(v_neg(v_abs(x)), AG_C(0), v_select(neg, AG_C(AG_TAIL_SCALE_), AG_C(0)), &esl);
     vec inv = v_select(neg, AG_C(0x1p-64), AG_C(1));
-    vec c, r = AG_FN(ag_sigmoid_recip_)(v_mul(es, inv), &c);
+    vec c, r = AG_FN(ag_sigmoid_recip_)(v_mul(es, inv), v_mul(esl, inv), &c);
     vec xc = v_max(AG_C(-AG_SILU_MAX_), x);            /* -inf -> -MAX, NaN stays */
-    vec A = v_select(neg, es, AG_C(1));
-    vec N = v_mul(xc, A), Nl = v_fms(xc, A, N);        /* N + Nl = x A exactly */
+    vec A = v_select(neg, es, AG_C(1)), Al = v_select(neg, esl, AG_C(0));
+    vec N = v_mul(xc, A), Nl = v_fma(xc, Al, v_fms(xc, A, N)); /* N + Nl = x (A + Al) */
     vec y = v_mul(v_fma(N, r, v_fma(Nl, r, v_mul(N, c))), inv);
     y = v_select(v_gt(x, AG_C(40)), x, y);
     return v_copysign(y, x);                           /* silu(-inf) = silu(-0) = -0 */

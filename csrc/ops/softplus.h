@@ -3,7 +3,10 @@
  * Include pattern (per-dtype guard): see vmath/exp.h.
  *
  * With z = beta x split exactly as zh + zl (FMA), e = exp(-|z|) in [0, 1]
- * (ag_exp_hilo, so the tail e^z keeps full relative accuracy for beta != 1):
+ * (ag_exp_dw with zl, so the tail e^z keeps full relative accuracy for
+ * beta != 1; its low part el enters as log1p(e + el) ~ log1p(e) + el/(1 + e);
+ * max(z, 0) + log1p is summed as a double-word and divided by beta with one
+ * correction step, so the result is rounded about once):
  *   softplus = (max(z, 0) + log1p(e))/beta        (log(1 + e^z) = max(z,0) + log1p(e^-|z|));
  *   softplus' = 1 where zh > threshold, else sigmoid(z) (PyTorch: at
  *               zh == threshold it is sigmoid(threshold)), from ops/sigmoid.h;
@@ -29,29 +32,38 @@
 #undef AG_OPS_BODY_
 
 /* zh + zl = beta x exactly (zl = 0 where zh is +-inf or NaN); returns
- * e = exp(-|beta x|). */
-static inline vec AG_FN(ag_softplus_e_)(vec x, vec beta, vec *zh, vec *zl)
+ * e + *el = exp(-|beta x|). */
+static inline vec AG_FN(ag_softplus_e_)(vec x, vec beta, vec *zh, vec *zl, vec *el)
 {
     vec h = v_mul(beta, x);
     vec l = v_fms(beta, x, h);
     l = v_select(v_isnan(l), AG_C(0), l);
     *zh = h;
     *zl = l;
-    return AG_FN(ag_exp_hilo)(v_neg(v_abs(h)), v_select(v_ge(h, AG_C(0)), v_neg(l), l));
+    return AG_FN(ag_exp_dw)(v_neg(v_abs(h)), v_select(v_ge(h, AG_C(0)), v_neg(l), l), AG_C(0), el);
 }
 
 static inline vec AG_FN(ag_softplus_forward)(vec x, vec beta, vec threshold)
 {
-    vec zh, zl, e = AG_FN(ag_softplus_e_)(x, beta, &zh, &zl);
-    vec l = AG_FN(ag_log1p)(e);
-    vec m = v_select(v_gt(zh, AG_C(0)), v_add(zh, v_add(l, zl)), l);  /* NaN zh: l is NaN */
-    return v_select(v_gt(zh, threshold), x, v_div(m, beta));
+    vec zh, zl, el, e = AG_FN(ag_softplus_e_)(x, beta, &zh, &zl, &el);
+    vec ll, l = AG_FN(ag_log1p_dw)(e, &ll);
+    ll = v_fma(el, v_fnma(AG_C(0.5), e, AG_C(1)), ll);               /* + el/(1+e) */
+    vmask pos = v_gt(zh, AG_C(0));
+    vec zp = v_select(pos, zh, AG_C(0));
+    vec m = v_add(zp, l), b = v_sub(m, zp);                           /* 2Sum: m + ml = max(z,0) + l */
+    vec ml = v_add(v_sub(zp, v_sub(m, b)), v_sub(l, b));
+    ml = v_add(ml, v_add(ll, v_select(pos, zl, AG_C(0))));
+    vec rb = v_div(AG_C(1), beta);                                    /* loop-invariant */
+    vec q = v_div(m, beta);                                           /* (m + ml)/beta, one rounding: */
+    vec rem = v_add(v_fnma(q, beta, m), ml);                          /* q + (m + ml - q beta)/beta */
+    vmask lin = v_mor(v_gt(zh, threshold), v_eq(zh, AG_C(INFINITY))); /* also threshold = inf */
+    return v_select(lin, x, v_fma(rem, rb, q));                       /* NaN zh: l is NaN */
 }
 
 static inline vec AG_FN(ag_softplus_derivative)(vec x, vec beta, vec threshold)
 {
-    vec zh, zl, e = AG_FN(ag_softplus_e_)(x, beta, &zh, &zl), n;
-    vec p = AG_FN(ag_sigmoid_parts_)(e, e, &n);
+    vec zh, zl, el, e = AG_FN(ag_softplus_e_)(x, beta, &zh, &zl, &el), n;
+    vec p = AG_FN(ag_sigmoid_parts_)(e, el, e, el, &n);
     vec s = v_select(v_ge(zh, AG_C(0)), p, n);
     return v_select(v_gt(zh, threshold), AG_C(1), s);
 }

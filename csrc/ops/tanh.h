@@ -3,7 +3,7 @@
  * forward: vmath ag_tanh (odd, tanh(-0) = -0).
  * derivative: 1 - tanh^2 x = 4 e/(1 + e)^2 = 4 sigmoid(2|x|) sigmoid(-2|x|)
  *   with e = exp(-2|x|), accurate (relative) in the tails; 4e is made by
- *   ag_exp_scaled (k = 2) so it is rounded once even when e is subnormal.
+ *   ag_exp_dw (k = 2) so it is rounded once even when e is subnormal.
  * from the output (API.md): 1 - y^2 = fma(-y, y, 1), rounded once.
  */
 #include "../vmath/tanh.h"
@@ -32,9 +32,9 @@ static inline vec AG_FN(ag_tanh_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec y = v_abs(x);
-    vec e4 = AG_FN(ag_exp_scaled)(v_neg(v_add(y, y)), AG_C(2)); /* 4 e^(-2|x|) */
-    vec n4, p = AG_FN(ag_sigmoid_parts_)(v_mul(e4, AG_C(0.25)), e4, &n4);
-    return v_mul(p, n4);
+    vec e4l, e4 = AG_FN(ag_exp_dw)(v_neg(v_add(y, y)), AG_C(0), AG_C(2), &e4l); /* 4 e^(-2|x|) */
+    vec q = AG_C(0.25);
+    return AG_FN(ag_sigmoid_dd_)(v_mul(e4, q), v_mul(e4l, q), e4, e4l);
 }
 
 static inline vec AG_FN(ag_tanh_derivative_from_output)(vec y, vec p0, vec p1)

@@ -51,6 +51,14 @@
  *       result whose e^x factor would be subnormal (silu, mish tails).
  *       Same accuracy and special values as ag_exp (with 2^k applied).
  *
+ *   vec ag_exp_dw(vec x, vec lo, vec k, vec *elo)
+ *       e^(x + lo) 2^k as a double-word hi + *elo, hi as ag_exp_scaled
+ *       (bit-identical for lo = 0), |hi + elo - e^(x+lo) 2^k| < 2^-27 (f32) /
+ *       2^-56 (f64) relative while hi is normal (the low part is meaningless,
+ *       but harmless, when hi is subnormal or 0; it is NaN when hi is inf).  lo and k as for
+ *       ag_exp_hilo and ag_exp_scaled.  For ops that need e^x to better than
+ *       its own rounding (sigmoid, silu, mish: one rounding at the end).
+ *
  * Method: clamp x to [XMIN, XMAX] (beyond them the result is 0 or inf anyway),
  * n = round(x/ln2), Cody-Waite r = (x - n*ln2_hi) + (lo - n*ln2_lo), where the
  * first part rh is exact and the second rl tiny; e^r = 1 + r + r^2 P(r) with
@@ -129,9 +137,10 @@ static inline vec AG_FN(ag_exp_poly3_)(vec r)
 #endif
 
 /* e^(x + lo) = p 2^n for finite |lo| <= 2^-10 (see the contract above);
- * returns p in [0.7, 1.42] (or NaN) and n, integral and NaN-free.  x is
+ * returns p in [0.7, 1.42] (or NaN), n, integral and NaN-free, and the low
+ * part pl of e^r = p + pl (to about 2^-27 / 2^-56 relative).  x is
  * first clamped to [xmin, XMAX]; nmin = round(xmin/ln2). */
-static inline vec AG_FN(ag_exp_core_)(vec x, vec lo, AG_T xmin, AG_T nmin, vec *n_out)
+static inline vec AG_FN(ag_exp_core_)(vec x, vec lo, AG_T xmin, AG_T nmin, vec *n_out, vec *pl_out)
 {
     x = v_max(v_set1(xmin), v_min(AG_C(AG_EXP_XMAX_), x)); /* NaN stays NaN */
     vec n = v_round(v_mul(x, AG_C(AG_EXP_LOG2E_)));
@@ -142,27 +151,39 @@ static inline vec AG_FN(ag_exp_core_)(vec x, vec lo, AG_T xmin, AG_T nmin, vec *
     vec u = v_fma(v_mul(r, r), v_fma(r, AG_FN(ag_exp_poly3_)(r), AG_C(0.5)), rl); /* rl + r^2 P */
     vec s = v_add(AG_C(1), rh);                           /* Fast2Sum: s + e = 1 + rh exactly */
     vec e = v_sub(rh, v_sub(s, AG_C(1)));
+    vec eu = v_add(e, u);
+    vec p = v_add(s, eu);                                 /* e^r, about 0.51 ULP */
+    *pl_out = v_sub(eu, v_sub(p, s));                     /* p + pl = s + eu exactly (Fast2Sum) */
     *n_out = n;
-    return v_add(s, v_add(e, u));                         /* e^r, about 0.51 ULP */
+    return p;
 }
 
 static inline vec AG_FN(ag_exp)(vec x)
 {
-    vec n, p = AG_FN(ag_exp_core_)(x, AG_C(0), AG_EXP_XMIN_, AG_EXP_NMIN_, &n);
+    vec n, pl, p = AG_FN(ag_exp_core_)(x, AG_C(0), AG_EXP_XMIN_, AG_EXP_NMIN_, &n, &pl);
     return v_ldexp(p, n);
 }
 
 static inline vec AG_FN(ag_exp_hilo)(vec hi, vec lo)
 {
     lo = v_min(v_max(lo, AG_C(-0x1p-10)), AG_C(0x1p-10)); /* NaN -> -2^-10 */
-    vec n, p = AG_FN(ag_exp_core_)(hi, lo, AG_EXP_XMIN_, AG_EXP_NMIN_, &n);
+    vec n, pl, p = AG_FN(ag_exp_core_)(hi, lo, AG_EXP_XMIN_, AG_EXP_NMIN_, &n, &pl);
     return v_ldexp(p, n);
 }
 
 static inline vec AG_FN(ag_exp_scaled)(vec x, vec k)
 {
-    vec n, p = AG_FN(ag_exp_core_)(x, AG_C(0), AG_EXP_XMINS_, AG_EXP_NMINS_, &n);
+    vec n, pl, p = AG_FN(ag_exp_core_)(x, AG_C(0), AG_EXP_XMINS_, AG_EXP_NMINS_, &n, &pl);
     return v_ldexp(p, v_add(n, k));
+}
+
+static inline vec AG_FN(ag_exp_dw)(vec x, vec lo, vec k, vec *elo)
+{
+    lo = v_min(v_max(lo, AG_C(-0x1p-10)), AG_C(0x1p-10)); /* NaN -> -2^-10 */
+    vec n, pl, p = AG_FN(ag_exp_core_)(x, lo, AG_EXP_XMINS_, AG_EXP_NMINS_, &n, &pl);
+    vec hi = v_ldexp(p, v_add(n, k));
+    *elo = v_mul(hi, v_mul(pl, v_sub(AG_C(2), p)));     /* pl 2^(n+k) = hi pl/p, 1/p ~ 2 - p (10%) */
+    return hi;
 }
 
 #undef AG_EXP_LOG2E_

@@ -5,6 +5,12 @@
  *       log1p(+-0) = +-0, tiny/subnormal x -> x, log1p(-1) = -inf,
  *       log1p(x < -1) = NaN, log1p(+inf) = +inf, NaN -> NaN.
  *
+ *   vec ag_log1p_dw(vec x, vec *lo)
+ *       the same value (bit-identical) and *lo, with hi + lo = log1p(x) to
+ *       about 0.2 ULP of hi (lo = 0 for the special values above): for
+ *       results that are rounded again after further exact steps (softplus,
+ *       log_sigmoid).
+ *
  * Method (fdlibm's log1p, branch-free): u = fl(1 + x) and c = (1 + x) - u
  * exactly (Fast2Sum with the larger of 1, x first).  u = 2^k m with
  * m in [sqrt(2)/2, sqrt(2)), f = m - 1 exactly, so
@@ -12,7 +18,8 @@
  * (for 1 + x in [sqrt(2)/2, sqrt(2)]: f = x, k = c = 0).
  * With s = f/(2 + f) (|s| <= 0.1716), z = s^2 and hfsq = f^2/2,
  *   log(1 + f) = 2 atanh(s) = f - hfsq + s (hfsq + R(z)),  R(z) = 2 atanh(s)/s - 2,
- * summed as k ln2_hi - ((hfsq - (s (hfsq + R) + (k ln2_lo + c/u))) - f).
+ * summed as k ln2_hi - ((hfsq - (s (hfsq + R) + (k ln2_lo + c/u))) - f)
+ * (the last two subtractions by 2Sum for ag_log1p_dw).
  * s and c/u come from one division: 1/(m (m + 1)).
  */
 #include "exp.h"
@@ -30,7 +37,7 @@
 #ifdef AG_VMATH_BODY_
 #undef AG_VMATH_BODY_
 
-static inline vec AG_FN(ag_log1p)(vec x)
+static inline vec AG_FN(ag_log1p_dw)(vec x, vec *lo_out)
 {
 #if AG_IS_F32
     const AG_T ln2hi = 0x1.62e4p-1f, ln2lo = 0x1.7f7d1cp-20f;
@@ -78,14 +85,28 @@ static inline vec AG_FN(ag_log1p)(vec x)
     vec R = v_mul(z, p);
     vec hfsq = v_mul(AG_C(0.5), v_mul(f, f));
     vec lo = v_fma(k, v_set1(ln2lo), cu);
-    vec res = v_sub(v_sub(hfsq, v_fma(s, v_add(hfsq, R), lo)), f);
-    res = v_fms(k, v_set1(ln2hi), res);                /* k ln2_hi exact */
+    vec X = v_sub(hfsq, v_fma(s, v_add(hfsq, R), lo));
+    vec in = v_sub(X, f), b = v_sub(in, X);            /* 2Sum: in + il = X - f */
+    vec il = v_add(v_sub(X, v_sub(in, b)), v_sub(v_neg(f), b));
+    vec K = v_mul(k, v_set1(ln2hi));                   /* exact */
+    vec res = v_sub(K, in);                            /* 2Sum: res + rl = K - in */
+    b = v_sub(res, K);
+    vec rl = v_add(v_sub(K, v_sub(res, b)), v_sub(v_neg(in), b));
+    rl = v_sub(rl, il);
     /* special values */
     res = v_select(v_lt(v_abs(x), v_set1(tiny)), x, res);
     res = v_select(v_eq(x, AG_C(-1)), AG_C(-INFINITY), res);
     res = v_select(v_lt(x, AG_C(-1)), AG_C(NAN), res);
     res = v_select(v_eq(x, AG_C(INFINITY)), x, res);
+    vmask sp = v_mor(v_lt(v_abs(x), v_set1(tiny)), v_mor(v_le(x, AG_C(-1)), v_eq(x, AG_C(INFINITY))));
+    *lo_out = v_select(sp, AG_C(0), rl);
     return res;
+}
+
+static inline vec AG_FN(ag_log1p)(vec x)
+{
+    vec lo;
+    return AG_FN(ag_log1p_dw)(x, &lo);
 }
 
 #endif /* AG_VMATH_BODY_ */
