@@ -1,20 +1,20 @@
 /* Accuracy and cross-ISA test of csrc/vmath (exp, exp_hilo, expm1, log1p,
  * tanh) and of the activation math in csrc/ops.
  *
- * Build and run from the repository root (the file is compiled three times:
- * once per ISA, then the driver):
+ * Build and run from the repository root (the file is compiled four times:
+ * once per ISA -- scalar, AVX2, AVX-512 -- then the driver):
  *
- *   CC="gcc -std=c11 -O2 -ffp-contract=off -fno-math-errno"; for i in 1 2; do $CC -DTV_ISA=$i -c csrc/tests/test_vmath.c -o /tmp/tv$i.o || exit 1; done; $CC csrc/tests/test_vmath.c /tmp/tv1.o /tmp/tv2.o -o /tmp/test_vmath -lm && /tmp/test_vmath
+ *   CC="gcc -std=c11 -O2 -ffp-contract=off -fno-math-errno"; for i in 1 2 3; do $CC -DTV_ISA=$i -c csrc/tests/test_vmath.c -o /tmp/tv$i.o || exit 1; done; $CC csrc/tests/test_vmath.c /tmp/tv1.o /tmp/tv2.o /tmp/tv3.o -o /tmp/test_vmath -lm && /tmp/test_vmath
  *
  * Checks (a) ULP error of the vmath functions against long double libm
  * (expl, expm1l, log1pl, tanhl) over dense samples of the whole range
  * (bit-pattern sweep for float, random bits and values for double, plus
  * +-0, subnormals, thresholds, +-inf, NaN, huge), with exact special values;
- * (b) the scalar and AVX2 paths give bit-identical results (any NaN equals any
- * NaN) for every vmath function and every ops/ forward, derivative and
- * derivative_from_output, on arrays whose lengths exercise the tails;
- * (c) a few exact limits of the activations.  The AVX2 part is skipped (with
- * a message) on a CPU without AVX2+FMA.  Op accuracy against mpmath is
+ * (b) the AVX2 and AVX-512 paths give results bit-identical to the scalar
+ * path (any NaN equals any NaN) for every vmath function and every ops/
+ * forward, derivative and derivative_from_output, on arrays whose lengths
+ * exercise the tails; (c) a few exact limits of the activations.  A path the
+ * CPU lacks is skipped with a message.  Op accuracy against mpmath is
  * measured by tools/ulp_check_ops.py.
  */
 
@@ -92,10 +92,14 @@ void AG_CAT(TV_RUN, AG_SFX)(int fn, const AG_T *x, const AG_T *x2, AG_T p0, AG_T
 #if TV_ISA == 1
 #include "../simd/scalar.h"
 #define TV_RUN tv_run_scalar_
-#else
+#elif TV_ISA == 2
 #pragma GCC target("avx2,fma")
 #include "../simd/avx2.h"
 #define TV_RUN tv_run_avx2_
+#else
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
+#include "../simd/avx512.h"
+#define TV_RUN tv_run_avx512_
 #endif
 #include "../simd/generic.h"
 
@@ -128,8 +132,17 @@ void tv_run_scalar_f32(int, const float *, const float *, float, float, float *,
 void tv_run_scalar_f64(int, const double *, const double *, double, double, double *, ptrdiff_t);
 void tv_run_avx2_f32(int, const float *, const float *, float, float, float *, ptrdiff_t);
 void tv_run_avx2_f64(int, const double *, const double *, double, double, double *, ptrdiff_t);
+void tv_run_avx512_f32(int, const float *, const float *, float, float, float *, ptrdiff_t);
+void tv_run_avx512_f64(int, const double *, const double *, double, double, double *, ptrdiff_t);
 
-static int passed, failed, have_avx2;
+typedef void (*tv_run_f32)(int, const float *, const float *, float, float, float *, ptrdiff_t);
+typedef void (*tv_run_f64)(int, const double *, const double *, double, double, double *, ptrdiff_t);
+static struct { const char *name; tv_run_f32 f32; tv_run_f64 f64; int lanes32, lanes64, have; } isas[] = {
+    {"avx2", tv_run_avx2_f32, tv_run_avx2_f64, 8, 4, 0},
+    {"avx512", tv_run_avx512_f32, tv_run_avx512_f64, 16, 8, 0},
+};
+
+static int passed, failed;
 
 static void check(int ok, const char *what)
 {
@@ -176,7 +189,7 @@ static long double ref_expm1(long double x) { return expm1l(x); }
 static long double ref_log1p(long double x) { return log1pl(x); }
 static long double ref_tanh(long double x) { return tanhl(x); }
 
-#define NMAX (1 << 22)
+#define NMAX (1 << 21)
 static float xf[NMAX], lf[NMAX], yf[NMAX], zf[NMAX];
 static double xd[NMAX], ld[NMAX], yd[NMAX], zd[NMAX];
 
@@ -198,39 +211,46 @@ static const double spec_d[] = {
 static int same_f(float a, float b) { return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0; }
 static int same_d(double a, double b) { return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0; }
 
-/* Runs fn on n inputs with both ISAs; checks bit identity; leaves scalar results in yf/yd. */
+/* Runs fn on n inputs with every ISA the CPU has; checks bit identity with
+ * the scalar path; leaves the scalar results in yf/yd. */
 static void run_both_f(int fn, const char *name, float p0, float p1, size_t n)
 {
     tv_run_scalar_f32(fn, xf, lf, p0, p1, yf, (ptrdiff_t)n);
-    if (!have_avx2)
-        return;
-    /* odd chunk lengths so that every tail length occurs */
-    for (size_t i = 0, c = 1; i < n; i += c, c = c % 67 + 1)
-        tv_run_avx2_f32(fn, xf + i, lf + i, p0, p1, zf + i, (ptrdiff_t)(n - i < c ? n - i : c));
-    size_t bad = 0, first = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!same_f(yf[i], zf[i]) && bad++ == 0)
-            first = i;
-    char msg[200];
-    snprintf(msg, sizeof msg, "%s f32: avx2 == scalar (%zu differ, first x=%a: %a vs %a)", name, bad,
-             xf[first], yf[first], zf[first]);
-    check(bad == 0, msg);
+    for (size_t k = 0; k < sizeof isas / sizeof *isas; k++) {
+        if (!isas[k].have)
+            continue;
+        /* chunk lengths 1..4 vectors + 3 so that every tail length occurs */
+        size_t m = 4 * (size_t)isas[k].lanes32 + 3;
+        for (size_t i = 0, c = 1; i < n; i += c, c = c % m + 1)
+            isas[k].f32(fn, xf + i, lf + i, p0, p1, zf + i, (ptrdiff_t)(n - i < c ? n - i : c));
+        size_t bad = 0, first = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!same_f(yf[i], zf[i]) && bad++ == 0)
+                first = i;
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s f32: %s == scalar (%zu differ, first x=%a: %a vs %a)", name,
+                 isas[k].name, bad, xf[first], yf[first], zf[first]);
+        check(bad == 0, msg);
+    }
 }
 static void run_both_d(int fn, const char *name, double p0, double p1, size_t n)
 {
     tv_run_scalar_f64(fn, xd, ld, p0, p1, yd, (ptrdiff_t)n);
-    if (!have_avx2)
-        return;
-    for (size_t i = 0, c = 1; i < n; i += c, c = c % 37 + 1)
-        tv_run_avx2_f64(fn, xd + i, ld + i, p0, p1, zd + i, (ptrdiff_t)(n - i < c ? n - i : c));
-    size_t bad = 0, first = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!same_d(yd[i], zd[i]) && bad++ == 0)
-            first = i;
-    char msg[200];
-    snprintf(msg, sizeof msg, "%s f64: avx2 == scalar (%zu differ, first x=%a: %a vs %a)", name, bad,
-             xd[first], yd[first], zd[first]);
-    check(bad == 0, msg);
+    for (size_t k = 0; k < sizeof isas / sizeof *isas; k++) {
+        if (!isas[k].have)
+            continue;
+        size_t m = 4 * (size_t)isas[k].lanes64 + 3;
+        for (size_t i = 0, c = 1; i < n; i += c, c = c % m + 1)
+            isas[k].f64(fn, xd + i, ld + i, p0, p1, zd + i, (ptrdiff_t)(n - i < c ? n - i : c));
+        size_t bad = 0, first = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!same_d(yd[i], zd[i]) && bad++ == 0)
+                first = i;
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s f64: %s == scalar (%zu differ, first x=%a: %a vs %a)", name,
+                 isas[k].name, bad, xd[first], yd[first], zd[first]);
+        check(bad == 0, msg);
+    }
 }
 
 /* Float inputs: specials, a sweep of bit patterns (both signs, NaNs
@@ -240,7 +260,7 @@ static size_t fill_f(float lo, float hi)
     size_t n = 0;
     for (size_t i = 0; i < sizeof spec_f / sizeof *spec_f; i++)
         xf[n++] = spec_f[i];
-    for (uint64_t b = 0; b < (1ULL << 32); b += 1531) {
+    for (uint64_t b = 0; b < (1ULL << 32); b += 3067) {
         uint32_t u = (uint32_t)b;
         memcpy(&xf[n++], &u, 4);
     }
@@ -422,9 +442,12 @@ static void ops_checks(void)
 int main(void)
 {
     __builtin_cpu_init();
-    have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (!have_avx2)
-        printf("test_vmath: no AVX2+FMA on this CPU, cross-ISA checks skipped\n");
+    isas[0].have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    isas[1].have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+    for (size_t k = 0; k < sizeof isas / sizeof *isas; k++)
+        printf("test_vmath: %s path %s\n", isas[k].name,
+               isas[k].have ? "checked against scalar" : "skipped (not supported by this CPU)");
     vmath_accuracy(TV_EXP, "exp", ref_exp, -750, 712, 1.0);
     vmath_accuracy(TV_EXPM1, "expm1", ref_expm1, -45, 712, 1.0);
     vmath_accuracy(TV_LOG1P, "log1p", ref_log1p, -1, 10, 1.0);
