@@ -1,0 +1,37 @@
+/* hardsigmoid(x) = relu6(x + 3) / 6, computed as written (x/6 + 0.5 would round twice); hardsigmoid' = 1/6 on (-3, 3), 0 elsewhere; from the output: 1/6 if 0 < y < 1.
+ * NaN in gives NaN out (ag_ops_nanpass where a result is selected from constants).
+ * Include pattern (per-dtype guard): see vmath/exp.h. */
+#include "piecewise.h"
+
+#if AG_IS_F32
+#  ifndef AG_OPS_HARDSIGMOID_F32
+#  define AG_OPS_HARDSIGMOID_F32
+#  define AG_OPS_BODY_
+#  endif
+#elif !defined(AG_OPS_HARDSIGMOID_F64)
+#  define AG_OPS_HARDSIGMOID_F64
+#  define AG_OPS_BODY_
+#endif
+
+#ifdef AG_OPS_BODY_
+#undef AG_OPS_BODY_
+
+static inline vec AG_FN(ag_hardsigmoid_forward)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    return v_div(v_min(AG_C(6), v_max(AG_C(0), v_add(x, AG_C(3)))), AG_C(6));
+}
+
+static inline vec AG_FN(ag_hardsigmoid_derivative)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    return ag_ops_nanpass(x, v_select(v_mand(v_gt(x, AG_C(-3)), v_lt(x, AG_C(3))), AG_C(1.0 / 6), AG_C(0)));
+}
+
+static inline vec AG_FN(ag_hardsigmoid_derivative_from_output)(vec y, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    return ag_ops_nanpass(y, v_select(v_mand(v_gt(y, AG_C(0)), v_lt(y, AG_C(1))), AG_C(1.0 / 6), AG_C(0)));
+}
+
+#endif
