@@ -1,0 +1,99 @@
+/* gelu(x) = x Phi(x) = x/2 erfc(-x/sqrt2) (approximate='none').
+ * Include pattern: see vmath/exp.h.
+ *
+ * Phi is never formed as 1 + erf(x/sqrt2) (which cancels to 0 for x < 0:
+ * PyTorch's float32 gelu(-6) is 0, not -5.9e-9), nor from a rounded x/sqrt2
+ * (erfc's condition number 2z^2 would turn that rounding into ~100 ULP at
+ * x = -14).  With t = |x| and -t^2/2 split exactly (vmath/erfc.h):
+ *   |x| <  T0: Phi(x) = 1/2 + x A(x^2),  gelu = x/2 + x^2 A(x^2);
+ *   |x| >= T0: y = t Phi(-t) = e^(-t^2/2 + W(t)) (ag_ncdf_tail_, one exp,
+ *              no separately rounded factor), gelu = -y (x < 0), x - y (x > 0).
+ *   gelu'(x) = Phi(x) + x phi(x), with phi(x) = e^(-x^2/2 - ln sqrt(2 pi))
+ *              (exact split plus a double-word constant) and Phi(x) =
+ *              1/2 + x A, or y/t, or 1 - y/t; gelu' = fma(x, phi, Phi(x)).
+ *              Relative accuracy in both tails (gelu' -> -0 like
+ *              -x phi(x) for x -> -inf, -> 1 + x phi(x) for x -> +inf).
+ * x is clamped to +-TMAX, beyond which t Phi(-t) and t phi(t) are below
+ * every number, so that no inf * 0 occurs.  gelu(-0) = -0, gelu(-inf) = -0,
+ * gelu(inf) = inf, gelu'(-inf) = +0, gelu'(inf) = 1, NaN -> NaN.
+ * Accuracy (tools/ulp_check_gelu.py against mpmath): see the table there.
+ */
+#include "../vmath/exp.h"
+#include "../vmath/erfc.h"
+
+#if AG_IS_F32
+#  ifndef AG_OPS_GELU_F32
+#  define AG_OPS_GELU_F32
+#  define AG_OPS_BODY_
+#  endif
+#elif !defined(AG_OPS_GELU_F64)
+#  define AG_OPS_GELU_F64
+#  define AG_OPS_BODY_
+#endif
+
+#ifdef AG_OPS_BODY_
+#undef AG_OPS_BODY_
+
+#if AG_IS_F32
+#define AG_GELU_TMAX_ 15.0f            /* t Phi(-t), t phi(t) < 2^-150 beyond 14.6 */
+#define AG_GELU_LNC_ -0x1.d67f1cp-1f   /* -ln sqrt(2 pi), hi + lo */
+#define AG_GELU_LNCL_ -0x1.0c97d6p-26f
+#else
+#define AG_GELU_TMAX_ 39.0             /* ... < 2^-1075 beyond 38.7 */
+#define AG_GELU_LNC_ -0x1.d67f1c864beb5p-1
+#define AG_GELU_LNCL_ 0x1.65b5a1b7ff5dfp-55
+#endif
+
+/* t = min(|x|, TMAX) (NaN stays NaN), t^2 = *t2 + *t2l exactly, and
+ * returns y + *yl = t Phi(-t) 2^k (double-word, meaningful for t >= T0). */
+static inline vec AG_FN(ag_gelu_parts_)(vec x, vec k, vec *t, vec *t2, vec *t2l, vec *yl)
+{
+    *t = v_min(AG_C(AG_GELU_TMAX_), v_abs(x));
+    *t2 = v_mul(*t, *t);
+    *t2l = v_fms(*t, *t, *t2);
+    vec u = AG_FN(ag_ncdf_u_)(1, *t2, *t2l);
+    return AG_FN(ag_ncdf_tail_)(u, v_mul(*t2, AG_C(-0.5)), v_mul(*t2l, AG_C(-0.5)), k, yl);
+}
+
+static inline vec AG_FN(ag_gelu_forward)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    vec t, t2, t2l, yl, y = AG_FN(ag_gelu_parts_)(x, AG_C(0), &t, &t2, &t2l, &yl);
+    /* |x| < T0: x/2 + x^2 A(x^2), x^2 A = sh + sl (double-word), x/2 + sh by
+     * Fast2Sum (|x^2 A| < 0.55 |x/2|), rounded once */
+    vec al, ah = AG_FN(ag_ncdf_a_)(t2, &al);
+    vec hx = v_mul(x, AG_C(0.5)), sh = v_mul(t2, ah);
+    vec sl = v_fma(t2, al, v_fma(t2l, ah, v_fms(t2, ah, sh)));
+    vec s = v_add(hx, sh);
+    vec small = v_add(s, v_add(v_sub(sh, v_sub(s, hx)), sl));
+    small = v_copysign(small, x);                       /* gelu(-0) = -0 */
+    y = v_add(y, yl);
+    vec big = v_select(v_lt(x, AG_C(0)), v_neg(y), v_sub(x, y));
+    return v_select(v_lt(t, AG_C(AG_NCDF_T0_)), small, big);
+}
+
+static inline vec AG_FN(ag_gelu_derivative)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    /* for x < 0 everything is scaled by 2^64 (k) and unscaled at the end, so
+     * that t phi(t) is not formed from a subnormal phi (x < -13.2 f32) */
+    vmask neg = v_lt(x, AG_C(0));
+    vec k = v_select(neg, AG_C(64), AG_C(0)), inv = v_select(neg, AG_C(0x1p-64), AG_C(1));
+    vec t, t2, t2l, yl, y = AG_FN(ag_gelu_parts_)(x, k, &t, &t2, &t2l, &yl);
+    vec xc = v_copysign(t, x);
+    vec rt = v_div(AG_C(1), t), q = v_mul(y, rt);
+    q = v_fma(v_add(v_fnma(q, t, y), yl), rt, q);       /* Phi(-t) 2^k = (y + yl)/t, t >= T0 */
+    vec cdf = v_select(neg, q, v_sub(AG_C(1), q));
+    vec al, small = v_fma(xc, AG_FN(ag_ncdf_a_)(t2, &al), v_fma(xc, al, AG_C(0.5)));
+    cdf = v_select(v_lt(t, AG_C(AG_NCDF_T0_)), v_select(neg, v_mul(small, AG_C(0x1p64)), small), cdf);
+    /* phi(t) 2^k = e^(-t^2/2 - ln sqrt(2 pi)) 2^k, double-word */
+    vec e, h = AG_FN(ag_2sum_)(v_mul(t2, AG_C(-0.5)), AG_C(AG_GELU_LNC_), &e);
+    vec phil, phi = AG_FN(ag_exp_dw)(h, v_add(v_fnma(t2l, AG_C(0.5), e), AG_C(AG_GELU_LNCL_)), k, &phil);
+    return v_mul(v_fma(xc, phi, v_fma(xc, phil, cdf)), inv);
+}
+
+#undef AG_GELU_TMAX_
+#undef AG_GELU_LNC_
+#undef AG_GELU_LNCL_
+
+#endif /* AG_OPS_BODY_ */

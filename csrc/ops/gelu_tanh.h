@@ -1,0 +1,121 @@
+/* gelu with approximate='tanh' (PyTorch):
+ *     f(x) = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) = x sigmoid(w),
+ *     w(x) = 2u = C1 x + C3 x^3,  C1 = 2 sqrt(2/pi),  C3 = 0.044715 C1,
+ * since (1 + tanh u)/2 = sigmoid(2u).  Include pattern: see vmath/exp.h.
+ *
+ *   f'(x) = sigmoid(w) + x sigmoid(w) sigmoid(-w) (C1 + 3 C3 x^2)
+ *         = s (1 + x sbar D),  s = sigmoid(w), sbar = sigmoid(-w),
+ * which is PyTorch's backward formula (0.5 (1 + tanh u) + 0.5 x sech^2 u
+ * sqrt(2/pi) (1 + 3 0.044715 x^2)) written without 1 - tanh^2.
+ *
+ * Numerics.  The function is the one with the exact real constants.  For
+ * x < 0, f ~ x e^w, so w is needed to ~2^-24/|w| relative (|w| reaches
+ * 140 f32 / 750 f64): w = C1 x + C3 x^3 is formed in double-word (exact x^2
+ * and x^3 splits, constants as hi + lo) and e^-|w| by ag_exp_dw, also as a
+ * double-word.  1/(1 + e^-|w|) is one division plus an exact-residual
+ * correction (as ops/sigmoid.h does), and each result is rounded once from
+ * these double-word pieces.  For x < 0, e^-|w| is computed scaled by 2^64 and
+ * the product unscaled at the end, so a result that is normal while e^w is
+ * subnormal is rounded once (as in silu.h).  x is clamped to +-64 inside w (no x^3
+ * overflow: f32 x^3 overflows at |x| ~ 7e12), where sigmoid(w) is already
+ * exactly 0 or 1, so f(x) = x beyond +64 and -0 below -64.
+ * f(-0) = -0, f(-inf) = -0, f(inf) = inf, f'(-inf) = 0, f'(inf) = 1, NaN -> NaN.
+ * Accuracy (tools/ulp_check_gelu.py against mpmath): see the table there.
+ */
+#include "../vmath/exp.h"
+#include "../vmath/erfc.h"   /* ag_2sum_ */
+
+#if AG_IS_F32
+#  ifndef AG_OPS_GELU_TANH_F32
+#  define AG_OPS_GELU_TANH_F32
+#  define AG_OPS_BODY_
+#  endif
+#elif !defined(AG_OPS_GELU_TANH_F64)
+#  define AG_OPS_GELU_TANH_F64
+#  define AG_OPS_BODY_
+#endif
+
+#ifdef AG_OPS_BODY_
+#undef AG_OPS_BODY_
+
+#if AG_IS_F32                           /* hi + lo of the exact constants */
+#define AG_GT_C1_ 0x1.988454p+0f        /* 2 sqrt(2/pi) */
+#define AG_GT_C1L_ -0x1.857936p-25f
+#define AG_GT_C3_ 0x1.2444f2p-4f        /* 2 sqrt(2/pi) 0.044715 */
+#define AG_GT_C3L_ 0x1.49b16ap-29f
+#define AG_GT_3C3_ 0x1.b6676cp-3f
+#else
+#define AG_GT_C1_ 0x1.9884533d43651p+0
+#define AG_GT_C1L_ -0x1.cbc0d30ebfd15p-54
+#define AG_GT_C3_ 0x1.2444f2a4d8b4bp-4
+#define AG_GT_C3L_ -0x1.6c843a29d1c7p-61
+#define AG_GT_3C3_ 0x1.b6676bf7450f0p-3
+#endif
+
+/* For xc = x clamped to [-64, 64] (x < 0 scaled by 2^64, k = 64, else k = 0):
+ *   *es + *esl = e^-|w| 2^k, *r + *c = 1/(1 + e^-|w|), *d = C1 + 3 C3 x^2;
+ * so sigmoid(|w|) = r + c and sigmoid(-|w|) 2^k = (es + esl)(r + c). */
+static inline void AG_FN(ag_gelu_tanh_parts_)(vec xc, vec *es, vec *esl, vec *r, vec *c, vec *d)
+{
+    vec x2 = v_mul(xc, xc), x2l = v_fms(xc, xc, x2);
+    vec x3 = v_mul(xc, x2), x3l = v_fma(xc, x2l, v_fms(xc, x2, x3));   /* x^3 to ~2^-2p */
+    /* w = C1 x + C3 x^3 in double-word */
+    vec c1 = v_mul(xc, AG_C(AG_GT_C1_)), c1l = v_fma(xc, AG_C(AG_GT_C1L_), v_fms(xc, AG_C(AG_GT_C1_), c1));
+    vec c3 = v_mul(x3, AG_C(AG_GT_C3_));
+    vec c3l = v_fma(x3, AG_C(AG_GT_C3L_), v_fma(x3l, AG_C(AG_GT_C3_), v_fms(x3, AG_C(AG_GT_C3_), c3)));
+    vec e, w = AG_FN(ag_2sum_)(c1, c3, &e);
+    vec wl = v_add(e, v_add(c1l, c3l));
+    vmask neg = v_lt(xc, AG_C(0));                         /* w has the sign of x */
+    *es = AG_FN(ag_exp_dw)(v_neg(v_abs(w)), v_select(neg, wl, v_neg(wl)),
+                           v_select(neg, AG_C(64), AG_C(0)), esl);
+    vec inv = v_select(neg, AG_C(0x1p-64), AG_C(1));
+    vec em = v_mul(*es, inv), eml = v_mul(*esl, inv);     /* e^-|w| */
+    /* 1/(1 + em + eml) = r + c: 1 + em split exactly, one exact-residual correction */
+    vec one = AG_C(1), dh = v_add(one, em);
+    vec dl = v_add(v_sub(em, v_sub(dh, one)), eml);
+    *r = v_div(one, dh);
+    *c = v_mul(*r, v_fnma(*r, dl, v_fnma(*r, dh, one)));
+    *d = v_fma(x2, AG_C(AG_GT_3C3_), v_fma(x2l, AG_C(AG_GT_3C3_), AG_C(AG_GT_C1_)));
+}
+
+static inline vec AG_FN(ag_gelu_tanh_forward)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    vec xc = v_min(AG_C(64), v_max(AG_C(-64), x));        /* NaN stays NaN */
+    vec es, esl, r, c, d;
+    AG_FN(ag_gelu_tanh_parts_)(xc, &es, &esl, &r, &c, &d);
+    /* x >= 0: x (r + c); x < 0: xc (es + esl)(r + c) 2^-64, each rounded once
+     * (the last scaling rounds again only into the subnormals) */
+    vec mh = v_mul(xc, es), ml = v_fma(xc, esl, v_fms(xc, es, mh));
+    vec neg = v_mul(v_fma(mh, r, v_fma(mh, c, v_mul(ml, r))), AG_C(0x1p-64));
+    neg = v_copysign(neg, xc);                             /* -0 when it underflows */
+    vec pos = v_fma(x, r, v_mul(xc, c));                   /* x = inf: r = 1, c = 0 */
+    return v_select(v_lt(x, AG_C(0)), neg, pos);
+}
+
+static inline vec AG_FN(ag_gelu_tanh_derivative)(vec x, vec p0, vec p1)
+{
+    (void)p0; (void)p1;
+    vec xc = v_min(AG_C(64), v_max(AG_C(-64), x));
+    vec es, esl, r, c, d;
+    AG_FN(ag_gelu_tanh_parts_)(xc, &es, &esl, &r, &c, &d);
+    /* n + nl = sigmoid(-|w|) 2^k = (es + esl)(r + c), double-word */
+    vec n = v_mul(es, r), nl = v_add(v_fms(es, r, n), v_fma(esl, r, v_mul(es, c)));
+    vmask neg = v_lt(xc, AG_C(0));
+    vec inv = v_select(neg, AG_C(0x1p-64), AG_C(1));
+    /* s = sigmoid(w) 2^k (double-word), sbar = sigmoid(-w) */
+    vec s = v_select(neg, n, r), sl = v_select(neg, nl, c);
+    vec sbar = v_select(neg, v_add(r, c), v_mul(v_add(n, nl), inv));
+    /* g = 1 + x sbar D with x sbar exact (double-word); f' = s g 2^-k */
+    vec m = v_mul(xc, sbar), ml = v_fms(xc, sbar, m);
+    vec g = v_fma(m, d, v_fma(ml, d, AG_C(1)));
+    return v_mul(v_fma(s, g, v_mul(sl, g)), inv);
+}
+
+#undef AG_GT_C1_
+#undef AG_GT_C1L_
+#undef AG_GT_C3_
+#undef AG_GT_C3L_
+#undef AG_GT_3C3_
+
+#endif /* AG_OPS_BODY_ */
