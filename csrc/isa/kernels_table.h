@@ -1,0 +1,35 @@
+/* The body of csrc/isa/kernels_<isa>.c: every kernel for float and double, and the
+ * exported table ag_kernels_<AG_ISA>. Include after the ISA's shim header. */
+#include "../simd/generic.h"
+#include "../include/ag_kernels.h"
+
+#define AG_T float
+#define AG_SFX f32
+#define AG_IS_F32 1
+#include "../loops/kernels_body.h"
+#undef AG_T
+#undef AG_SFX
+#undef AG_IS_F32
+
+#define AG_T double
+#define AG_SFX f64
+#define AG_IS_F32 0
+#include "../loops/kernels_body.h"
+#undef AG_T
+#undef AG_SFX
+#undef AG_IS_F32
+
+#define AG_PAIR(name, call) { k_##name##_##call##_f32, k_##name##_##call##_f64 }
+#define AG_PAIR_IF_1(name, call) AG_PAIR(name, call)
+#define AG_PAIR_IF_0(name, call) { NULL, NULL }
+#define AG_OP(name, nparams, fo) [AG_OP_##name] = {                                     \
+    AG_PAIR(name, forward), AG_PAIR(name, derivative), AG_PAIR(name, backward),          \
+    AG_CAT(AG_PAIR_IF_, fo)(name, derivative_from_output),          \
+    AG_CAT(AG_PAIR_IF_, fo)(name, backward_from_output) },
+const ag_kernel_table AG_CAT(ag_kernels_, AG_ISA) = {
+    AG_ISA_NAME,
+    {
+#include "../gen/ops.inc"
+    },
+};
+#undef AG_OP

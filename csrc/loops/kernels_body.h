@@ -1,0 +1,52 @@
+/* Instantiates the contiguous kernels of every op of the table for the current
+ * AG_T / AG_SFX (included twice by each csrc/isa/kernels_<isa>.c).
+ * Tails run the same vector code on a v_load_tail vector, so a result never
+ * depends on where a chunk boundary falls. */
+#define AG_OPS_INCLUDE_MATH
+#include "../gen/ops.inc"
+#undef AG_OPS_INCLUDE_MATH
+
+#define AG_KERNEL_UNARY(name, call, F)                                                   \
+static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb,        \
+                                     void *po, const double *prm)                        \
+{                                                                                        \
+    const AG_T *a = (const AG_T *)pa;                                                    \
+    AG_T *o = (AG_T *)po;                                                                \
+    const vec p0 = v_set1((AG_T)prm[0]), p1 = v_set1((AG_T)prm[1]);                      \
+    ptrdiff_t i = 0;                                                                     \
+    (void)pb;                                                                            \
+    for (; i + VLANES <= n; i += VLANES)                                                 \
+        v_store(o + i, F(v_load(a + i), p0, p1));                                        \
+    if (i < n)                                                                           \
+        v_store_tail(o + i, n - i, F(v_load_tail(a + i, n - i), p0, p1));                \
+}
+
+/* backward: dy * f'(x), reading dy and x once and writing once. */
+#define AG_KERNEL_BACKWARD(name, call, F)                                                \
+static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb,        \
+                                     void *po, const double *prm)                        \
+{                                                                                        \
+    const AG_T *dy = (const AG_T *)pa, *x = (const AG_T *)pb;                            \
+    AG_T *o = (AG_T *)po;                                                                \
+    const vec p0 = v_set1((AG_T)prm[0]), p1 = v_set1((AG_T)prm[1]);                      \
+    ptrdiff_t i = 0;                                                                     \
+    for (; i + VLANES <= n; i += VLANES)                                                 \
+        v_store(o + i, v_mul(v_load(dy + i), F(v_load(x + i), p0, p1)));                 \
+    if (i < n)                                                                           \
+        v_store_tail(o + i, n - i, v_mul(v_load_tail(dy + i, n - i),                     \
+                                         F(v_load_tail(x + i, n - i), p0, p1)));         \
+}
+
+#define AG_IF_0(...)
+#define AG_IF_1(...) __VA_ARGS__
+#define AG_OP(name, nparams, from_output)                                                \
+    AG_KERNEL_UNARY(name, forward, AG_FN(ag_##name##_forward))                           \
+    AG_KERNEL_UNARY(name, derivative, AG_FN(ag_##name##_derivative))                     \
+    AG_KERNEL_BACKWARD(name, backward, AG_FN(ag_##name##_derivative))                    \
+    AG_CAT(AG_IF_, from_output)(                                                         \
+    AG_KERNEL_UNARY(name, derivative_from_output, AG_FN(ag_##name##_derivative_from_output)) \
+    AG_KERNEL_BACKWARD(name, backward_from_output, AG_FN(ag_##name##_derivative_from_output)))
+#include "../gen/ops.inc"
+#undef AG_OP
+#undef AG_KERNEL_UNARY
+#undef AG_KERNEL_BACKWARD
