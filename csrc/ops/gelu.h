@@ -84,7 +84,8 @@ static inline vec AG_FN(ag_gelu_derivative)(vec x, vec p0, vec p1)
     vec rt = v_div(AG_C(1), t), q = v_mul(y, rt);
     q = v_fma(v_add(v_fnma(q, t, y), yl), rt, q);       /* Phi(-t) 2^k = (y + yl)/t, t >= T0 */
     vec cdf = v_select(neg, q, v_sub(AG_C(1), q));
-    vec al, small = v_fma(xc, AG_FN(ag_ncdf_a_)(t2, &al), v_fma(xc, al, AG_C(0.5)));
+    vec al, ah = AG_FN(ag_ncdf_a_)(t2, &al);
+    vec small = v_fma(xc, ah, v_fma(xc, al, AG_C(0.5)));
     cdf = v_select(v_lt(t, AG_C(AG_NCDF_T0_)), v_select(neg, v_mul(small, AG_C(0x1p64)), small), cdf);
     /* phi(t) 2^k = e^(-t^2/2 - ln sqrt(2 pi)) 2^k, double-word */
     vec e, h = AG_FN(ag_2sum_)(v_mul(t2, AG_C(-0.5)), AG_C(AG_GELU_LNC_), &e);
