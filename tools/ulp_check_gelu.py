@@ -232,7 +232,7 @@ def main():
         if wt > cur[2] or wt != wt:
             cur[2], cur[3] = wt, wtx
     bad = False
-    print("%-22s %-4s %10s  %-24s %8s  %-24s" % ("call", "type", "max ULP", "at x", "terms", "at x"))
+    print("%-22s %-4s %10s  %-24s %8s  %-24s" % ("call", "type", "rel. ULP", "at x", "terms", "at x"))
     for (name, sfx), (w, wx, wt, wtx) in table.items():
         deriv = name.endswith("derivative")
         tol = 4.0 if deriv else 2.0
