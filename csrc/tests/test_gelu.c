@@ -107,27 +107,7 @@ static struct { const char *name; tg_run_f32 f32; tg_run_f64 f64; int have; } is
 };
 static const char *names[TG_NFN] = {"erfc", "gelu", "gelu'", "gelu_tanh", "gelu_tanh'"};
 
-static int passed, failed;
-
-static void check(int ok, const char *what)
-{
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL: %s\n", what);
-    }
-}
-
-static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-static double urand(void) { return (double)(rng() >> 11) * 0x1p-53; }
+#include "testutil.h"
 
 /* ---------------------------------------------------------- references */
 
@@ -363,6 +343,7 @@ static void special_checks(void)
 
 int main(void)
 {
+    rng_state = 0x2545f4914f6cdd1dULL;
     __builtin_cpu_init();
     isas[0].have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     isas[1].have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&

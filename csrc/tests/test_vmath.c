@@ -142,27 +142,7 @@ static struct { const char *name; tv_run_f32 f32; tv_run_f64 f64; int lanes32, l
     {"avx512", tv_run_avx512_f32, tv_run_avx512_f64, 16, 8, 0},
 };
 
-static int passed, failed;
-
-static void check(int ok, const char *what)
-{
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL: %s\n", what);
-    }
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-static double urand(void) { return (double)(rng() >> 11) * 0x1p-53; }
+#include "testutil.h"
 
 /* ULP error of y against the exact r, in units of the spacing of the format
  * (prec bits, emin the least normal exponent) at r.  A reference that rounds
