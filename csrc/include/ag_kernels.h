@@ -10,7 +10,7 @@ enum ag_call {
 };
 
 enum ag_op {
-#define AG_OP(name, nparams, from_output) AG_OP_##name,
+#define AG_OP(name, nparams, from_output, cost) AG_OP_##name,
 #include "../gen/ops.inc"
 #undef AG_OP
     AG_NOPS

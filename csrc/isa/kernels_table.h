@@ -22,7 +22,7 @@
 #define AG_PAIR(name, call) { k_##name##_##call##_f32, k_##name##_##call##_f64 }
 #define AG_PAIR_IF_1(name, call) AG_PAIR(name, call)
 #define AG_PAIR_IF_0(name, call) { NULL, NULL }
-#define AG_OP(name, nparams, fo) [AG_OP_##name] = {                                     \
+#define AG_OP(name, nparams, fo, cost) [AG_OP_##name] = {                                   \
     AG_PAIR(name, forward), AG_PAIR(name, derivative), AG_PAIR(name, backward),          \
     AG_CAT(AG_PAIR_IF_, fo)(name, derivative_from_output),          \
     AG_CAT(AG_PAIR_IF_, fo)(name, backward_from_output) },

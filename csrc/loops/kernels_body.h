@@ -39,7 +39,7 @@ static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb
 
 #define AG_IF_0(...)
 #define AG_IF_1(...) __VA_ARGS__
-#define AG_OP(name, nparams, from_output)                                                \
+#define AG_OP(name, nparams, from_output, cost)                                              \
     AG_KERNEL_UNARY(name, forward, AG_FN(ag_##name##_forward))                           \
     AG_KERNEL_UNARY(name, derivative, AG_FN(ag_##name##_derivative))                     \
     AG_KERNEL_BACKWARD(name, backward, AG_FN(ag_##name##_derivative))                    \

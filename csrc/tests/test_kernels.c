@@ -10,7 +10,7 @@
 #include "../include/ag_kernels.h"
 
 static const char *op_names[] = {
-#define AG_OP(name, nparams, from_output) #name,
+#define AG_OP(name, nparams, from_output, cost) #name,
 #include "../gen/ops.inc"
 #undef AG_OP
 };

@@ -46,6 +46,8 @@ class Activation:
     # kernel ULP bounds promised (and tested) for forward and derivative/backward
     forward_ulp: float = 2.0
     derivative_ulp: float = 4.0
+    # rough work per element relative to a plain copy (1); sizes the threads' chunks
+    cost: int = 4
 
     @property
     def numeric_params(self):
@@ -83,19 +85,19 @@ ACTIVATIONS = (
         "relu", (), "max(x, 0)",
         "1 if x > 0 else 0 (0 at x = 0)",
         "1 if y > 0 else 0",
-        doc="The rectified linear unit."),
+        cost=1, doc="The rectified linear unit."),
     Activation(
         "relu6", (), "min(max(x, 0), 6)",
         "1 if 0 < x < 6 else 0",
         "1 if 0 < y < 6 else 0",
-        doc="ReLU clipped at 6."),
+        cost=1, doc="ReLU clipped at 6."),
     Activation(
         "leaky_relu", (Param("negative_slope", 0.01, "slope for x < 0"),),
         "x if x > 0 else negative_slope * x",
         "1 if x > 0 else negative_slope",
         "1 if y > 0 else negative_slope",
         check_from_output=_positive("negative_slope"),
-        doc="ReLU with a small slope for negative inputs."),
+        cost=1, doc="ReLU with a small slope for negative inputs."),
     Activation(
         "elu", (Param("alpha", 1.0, "scale of the negative branch"),),
         "x if x > 0 else alpha * expm1(x)",
@@ -122,27 +124,27 @@ ACTIVATIONS = (
         "sigmoid(beta * x), or 1 where beta * x > threshold",
         "1 if beta * y > threshold else 1 - exp(-beta * y)",
         check=_positive("beta"),
-        doc="A smooth approximation of ReLU."),
+        cost=8, doc="A smooth approximation of ReLU."),
     Activation(
         "log_sigmoid", (), "min(x, 0) - log1p(exp(-|x|))",
         "sigmoid(-x)",
         "1 - exp(y)",
-        doc="The logarithm of the logistic function."),
+        cost=8, doc="The logarithm of the logistic function."),
     Activation(
         "silu", (), "x * sigmoid(x)",
         "sigmoid(x) * (1 + x * sigmoid(-x))",
         aliases=("swish",),
-        doc="The sigmoid-weighted linear unit (swish)."),
+        cost=5, doc="The sigmoid-weighted linear unit (swish)."),
     Activation(
         "gelu", (Param("approximate", "none", "'none' (exact, erf) or 'tanh'",
                        choices={"none": "gelu", "tanh": "gelu_tanh"}),),
         "x * Phi(x) = x/2 * erfc(-x/sqrt(2)); 'tanh': x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))",
         "Phi(x) + x * phi(x); 'tanh': the derivative of the tanh form",
-        doc="The Gaussian error linear unit."),
+        cost=10, doc="The Gaussian error linear unit."),
     Activation(
         "mish", (), "x * tanh(softplus(x))",
         "tanh(softplus(x)) + x * sigmoid(x) * (1 - tanh(softplus(x))^2)",
-        doc="Self-regularized non-monotonic activation."),
+        cost=12, doc="Self-regularized non-monotonic activation."),
     Activation(
         "hardtanh", (Param("min_val", -1.0, "lower bound"), Param("max_val", 1.0, "upper bound")),
         "min(max(x, min_val), max_val)",
@@ -150,21 +152,21 @@ ACTIVATIONS = (
         "1 if min_val < y < max_val else 0",
         check=lambda min_val, max_val: None if min_val <= max_val else
         f"min_val must be <= max_val, got min_val={min_val!r}, max_val={max_val!r}",
-        doc="Clip to [min_val, max_val]."),
+        cost=1, doc="Clip to [min_val, max_val]."),
     Activation(
         "hardsigmoid", (), "relu6(x + 3) / 6",
         "1/6 if -3 < x < 3 else 0",
         "1/6 if 0 < y < 1 else 0",
-        doc="A piecewise-linear sigmoid."),
+        cost=1, doc="A piecewise-linear sigmoid."),
     Activation(
         "hardswish", (), "x * relu6(x + 3) / 6",
         "0 if x < -3, 1 if x >= 3, else (2x + 3) / 6 (0 at -3, 1 at 3)",
-        doc="A piecewise version of silu."),
+        cost=1, doc="A piecewise version of silu."),
     Activation(
         "softsign", (), "x / (1 + |x|)",
         "(1 / (1 + |x|))^2",
         "(1 - |y|)^2",
-        doc="A rational sigmoid-like function."),
+        cost=2, doc="A rational sigmoid-like function."),
 )
 
 BY_NAME = {a.name: a for a in ACTIVATIONS}
@@ -173,26 +175,40 @@ for _a in ACTIVATIONS:
 
 
 def kernel_specs():
-    """(kernel name, number of numeric params, has from-output calls) for every C kernel."""
+    """(kernel name, number of numeric params, has from-output calls, cost) for every C kernel."""
     for a in ACTIVATIONS:
         for k in a.kernels:
-            yield k, len(a.numeric_params), a.from_output is not None
+            yield k, len(a.numeric_params), a.from_output is not None, a.cost
 
 
-def validate(act, call, values):
-    """Return a float tuple of the numeric params, or raise ValueError/TypeError."""
-    nums = {}
-    for p in act.numeric_params:
-        v = values[p.name]
-        if isinstance(v, (bool, complex, str, bytes)) or not hasattr(v, "__float__"):
-            raise TypeError(f"{act.name}: {p.name} must be a real number, got {v!r}")
-        nums[p.name] = float(v)
-    for chk in (act.check, act.check_from_output if "from_output" in call else None):
-        msg = chk(**nums) if chk else None
-        if msg:
-            raise ValueError(f"{act.name}_{call}: {msg}" if call != "forward" else f"{act.name}: {msg}")
-    return tuple(nums.values())
+def real_param(fname, pname, value):
+    """A numeric parameter as a Python float, or TypeError naming the function."""
+    if type(value) is float:
+        return value
+    if not isinstance(value, (bool, complex, str, bytes)):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(f"{fname}: {pname} must be a real number, got {value!r}")
 
 
-__all__ = ["ACTIVATIONS", "BY_NAME", "CALLS", "Activation", "Param", "kernel_specs", "validate",
+def choice_param(fname, param, value):
+    """The kernel a choice parameter selects, or ValueError/TypeError naming the function."""
+    if not isinstance(value, str):
+        raise TypeError(f"{fname}: {param.name} must be a string, got {value!r}")
+    try:
+        return param.choices[value]
+    except KeyError:
+        options = " or ".join(repr(c) for c in param.choices)
+        raise ValueError(f"{fname}: {param.name} must be {options}, got {value!r}") from None
+
+
+def checks(act, call):
+    """The checks that apply to one call of an activation."""
+    return tuple(c for c in (act.check, act.check_from_output if "from_output" in call else None) if c)
+
+
+__all__ = ["ACTIVATIONS", "BY_NAME", "CALLS", "Activation", "Param", "kernel_specs", "real_param",
+           "choice_param", "checks",
            "SELU_ALPHA", "SELU_SCALE"]

@@ -1,0 +1,36 @@
+"""Builds actgrad._core: the C core (csrc/) and the Cython bindings in one extension.
+
+The kernel list is generated from src/actgrad/_optable.py by tools/gen.py first.
+Every ISA is compiled into the same binary (each translation unit with its own
+target pragma) and chosen at run time, so the default build never uses
+-march=native and runs on any x86-64; elsewhere only the scalar path is built.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+ROOT = Path(__file__).resolve().parent
+subprocess.check_call([sys.executable, str(ROOT / "tools" / "gen.py"), str(ROOT / "csrc" / "gen")])
+
+CORE = ["csrc/dispatch.c", "csrc/elementwise.c", "csrc/parallel.c",
+        "csrc/isa/kernels_scalar.c", "csrc/isa/kernels_avx2.c", "csrc/isa/kernels_avx512.c"]
+DEPENDS = [str(p.relative_to(ROOT)) for d in ("include", "simd", "vmath", "ops", "loops", "isa", "gen")
+           for p in (ROOT / "csrc" / d).glob("*.[hc]*")] + ["csrc/convert.h"]
+
+extension = Extension(
+    "actgrad._core",
+    sources=["src/actgrad/_core.pyx", *CORE],
+    depends=DEPENDS,
+    include_dirs=["csrc/include", np.get_include()],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+    # -ffp-contract=off: FMAs only where the code asks (bit-identical ISAs);
+    # -fno-math-errno: libm calls may be inlined, nothing reads errno.
+    extra_compile_args=["-O3", "-ffp-contract=off", "-fno-math-errno", "-pthread"],
+    extra_link_args=["-pthread"],
+)
+
+setup(ext_modules=cythonize([extension], language_level=3))

@@ -1,0 +1,12 @@
+"""actgrad: activation functions, their derivatives and backward passes for NumPy,
+computed by a SIMD-vectorized, multithreaded C core.  See API.md for the contract."""
+from ._version import __version__
+from . import ufuncs
+from ._activations import FUNCTIONS as _FUNCTIONS, ActivationFunctions, activations
+from ._config import config, show_config
+from ._threads import get_num_threads, num_threads, set_num_threads
+
+globals().update(_FUNCTIONS)
+
+__all__ = sorted([*_FUNCTIONS, "activations", "ActivationFunctions", "config", "show_config",
+                  "get_num_threads", "set_num_threads", "num_threads", "ufuncs", "__version__"])
