@@ -17,42 +17,41 @@ ActivationFunctions.__doc__ = """The functions of one activation (None where a c
 and its parameters' names and defaults."""
 
 
-def _binder(act, call, fname):
-    """bind(*param_values) -> (ufunc, numeric params), raising TypeError/ValueError naming fname."""
-    by_kernel = {k: ufuncs.UFUNCS[public_name(k, call)] for k in act.kernels}
-    kernel0 = act.kernels[0]
-    names = [p.name for p in act.numeric_params]
-    tests = checks(act, call)
-
-    def bind(*values):
-        kernel, nums = kernel0, []
-        for p, v in zip(act.params, values):
-            if p.choices is None:
-                nums.append(real_param(fname, p.name, v))
-            else:
-                kernel = choice_param(fname, p, v)
-        for test in tests:
-            msg = test(**dict(zip(names, nums)))
-            if msg:
-                raise ValueError(f"{fname}: {msg}")
-        return by_kernel[kernel], nums
-    return bind
-
-
 def _wrapper(act, call):
+    """The public function of a call of an activation with parameters.  Its source is
+    generated so it has a real signature and costs little more than the ufunc call."""
     fname = public_name(act.name, call)
     arrays = ", ".join(ARRAYS[call])
-    params = ", ".join(p.name for p in act.params)
-    defaults = ", ".join(f"{p.name}={p.default!r}" for p in act.params)
-    source = (f"def {fname}({arrays}, {defaults}, out=None):\n"
-              f"    ufunc, params = bind({params})\n"
-              f"    return ufunc({arrays}, *params, out=out)\n")
-    namespace = {"bind": _binder(act, call, fname)}
-    exec(source, namespace)  # a real signature, and no *args parsing on every call
+    numeric = [p.name for p in act.numeric_params]
+    tests = checks(act, call)
+    namespace = {"real": real_param, "choice": choice_param}
+    lines = [f"def {fname}({arrays}, " + "".join(f"{p.name}={p.default!r}, " for p in act.params) + "out=None):"]
+    if len(act.kernels) == 1:
+        namespace["ufunc"] = ufuncs.UFUNCS[public_name(act.kernels[0], call)]
+    for p in act.params:
+        if p.choices is None:
+            lines.append(f"    if type({p.name}) is not float: {p.name} = real({fname!r}, {p.name!r}, {p.name})")
+        else:
+            namespace[p.name] = p
+            namespace["by_kernel"] = {k: ufuncs.UFUNCS[public_name(k, call)] for k in act.kernels}
+            lines.append(f"    ufunc = by_kernel[choice({fname!r}, {p.name}_param, {p.name})]")
+            namespace[f"{p.name}_param"] = namespace.pop(p.name)
+    if tests:
+        namespace["checks"] = tests
+        namespace["fail"] = _fail
+        kwargs = ", ".join(f"{n}={n}" for n in numeric)
+        lines.append(f"    for test in checks:\n        msg = test({kwargs})\n"
+                     f"        if msg: fail({fname!r}, msg)")
+    lines.append(f"    return ufunc({arrays}, " + "".join(f"{n}, " for n in numeric) + "out=out)")
+    exec("\n".join(lines), namespace)
     func = namespace[fname]
     func.__module__ = "actgrad"
     func.__doc__ = describe(act, call) + "\n\nout: optional output array (may be an input)."
     return func
+
+
+def _fail(fname, msg):
+    raise ValueError(f"{fname}: {msg}")
 
 
 def _build():
