@@ -46,7 +46,8 @@ class Activation:
     # kernel ULP bounds promised (and tested) for forward and derivative/backward
     forward_ulp: float = 2.0
     derivative_ulp: float = 4.0
-    # rough work per element relative to a plain copy (1); sizes the threads' chunks
+    # time per element relative to relu (1), measured on one AVX2 core (float32, in
+    # cache); sizes the threads' ranges (csrc/elementwise.c)
     cost: int = 4
 
     @property
@@ -75,12 +76,12 @@ ACTIVATIONS = (
         "sigmoid", (), "1 / (1 + exp(-x))",
         "sigmoid(x) * sigmoid(-x) = e / (1 + e)^2 with e = exp(-|x|)",
         "y * (1 - y)",
-        doc="The logistic function."),
+        cost=8, doc="The logistic function."),
     Activation(
         "tanh", (), "tanh(x)",
         "4e / (1 + e)^2 with e = exp(-2|x|)",
         "(1 - y) * (1 + y)",
-        doc="The hyperbolic tangent."),
+        cost=8, doc="The hyperbolic tangent."),
     Activation(
         "relu", (), "max(x, 0)",
         "1 if x > 0 else 0 (0 at x = 0)",
@@ -104,12 +105,12 @@ ACTIVATIONS = (
         "1 if x > 0 else alpha * exp(x)",
         "1 if y > 0 else y + alpha",
         check_from_output=_positive("alpha"),
-        doc="The exponential linear unit."),
+        cost=6, doc="The exponential linear unit."),
     Activation(
         "selu", (), f"scale * (x if x > 0 else alpha * expm1(x)), alpha = {SELU_ALPHA!r}, scale = {SELU_SCALE!r}",
         "scale if x > 0 else scale * alpha * exp(x)",
         "scale if y > 0 else y + scale * alpha",
-        doc="The scaled exponential linear unit."),
+        cost=6, doc="The scaled exponential linear unit."),
     Activation(
         "celu", (Param("alpha", 1.0, "scale of the negative branch"),),
         "max(0, x) + min(0, alpha * expm1(x / alpha))",
@@ -117,34 +118,34 @@ ACTIVATIONS = (
         "1 if y > 0 else 1 + y / alpha",
         check=lambda alpha: None if alpha != 0 else "alpha must be non-zero, got 0.0",
         check_from_output=_positive("alpha"),
-        doc="The continuously differentiable exponential linear unit."),
+        cost=6, doc="The continuously differentiable exponential linear unit."),
     Activation(
         "softplus", (Param("beta", 1.0, "sharpness"), Param("threshold", 20.0, "linear above beta * x > threshold")),
         "log1p(exp(beta * x)) / beta, or x where beta * x > threshold",
         "sigmoid(beta * x), or 1 where beta * x > threshold",
         "1 if beta * y > threshold else 1 - exp(-beta * y)",
         check=_positive("beta"),
-        cost=8, doc="A smooth approximation of ReLU."),
+        cost=14, doc="A smooth approximation of ReLU."),
     Activation(
         "log_sigmoid", (), "min(x, 0) - log1p(exp(-|x|))",
         "sigmoid(-x)",
         "1 - exp(y)",
-        cost=8, doc="The logarithm of the logistic function."),
+        cost=12, doc="The logarithm of the logistic function."),
     Activation(
         "silu", (), "x * sigmoid(x)",
         "sigmoid(x) * (1 + x * sigmoid(-x))",
         aliases=("swish",),
-        cost=5, doc="The sigmoid-weighted linear unit (swish)."),
+        cost=9, doc="The sigmoid-weighted linear unit (swish)."),
     Activation(
         "gelu", (Param("approximate", "none", "'none' (exact, erf) or 'tanh'",
                        choices={"none": "gelu", "tanh": "gelu_tanh"}),),
         "x * Phi(x) = x/2 * erfc(-x/sqrt(2)); 'tanh': x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))",
         "Phi(x) + x * phi(x); 'tanh': the derivative of the tanh form",
-        cost=10, doc="The Gaussian error linear unit."),
+        cost=20, doc="The Gaussian error linear unit."),
     Activation(
         "mish", (), "x * tanh(softplus(x))",
         "tanh(softplus(x)) + x * sigmoid(x) * (1 - tanh(softplus(x))^2)",
-        cost=12, doc="Self-regularized non-monotonic activation."),
+        cost=18, doc="Self-regularized non-monotonic activation."),
     Activation(
         "hardtanh", (Param("min_val", -1.0, "lower bound"), Param("max_val", 1.0, "upper bound")),
         "min(max(x, min_val), max_val)",
@@ -166,7 +167,7 @@ ACTIVATIONS = (
         "softsign", (), "x / (1 + |x|)",
         "(1 / (1 + |x|))^2",
         "(1 - |y|)^2",
-        cost=2, doc="A rational sigmoid-like function."),
+        cost=1, doc="A rational sigmoid-like function."),
 )
 
 BY_NAME = {a.name: a for a in ACTIVATIONS}
