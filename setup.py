@@ -5,6 +5,7 @@ Every ISA is compiled into the same binary (each translation unit with its own
 target pragma) and chosen at run time, so the default build never uses
 -march=native and runs on any x86-64; elsewhere only the scalar path is built.
 """
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,13 @@ CORE = ["csrc/dispatch.c", "csrc/elementwise.c", "csrc/parallel.c",
 DEPENDS = [str(p.relative_to(ROOT)) for d in ("include", "simd", "vmath", "ops", "loops", "isa", "gen")
            for p in (ROOT / "csrc" / d).glob("*.[hc]*")] + ["csrc/convert.h"]
 
+# ACTGRAD_SANITIZE=1 builds the extension (C core and bindings) with AddressSanitizer and
+# UndefinedBehaviorSanitizer, any report fatal, at -O1 so reports stay readable.  Python
+# itself is not instrumented: run it with LD_PRELOAD=$(gcc -print-file-name=libasan.so)
+# and ASAN_OPTIONS=detect_leaks=0 (tools/sanitize.sh does all of this).
+SANITIZE = os.environ.get("ACTGRAD_SANITIZE") == "1"
+SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"]
+
 extension = Extension(
     "actgrad._core",
     sources=["src/actgrad/_core.pyx", *CORE],
@@ -29,8 +37,9 @@ extension = Extension(
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
     # -ffp-contract=off: FMAs only where the code asks (bit-identical ISAs);
     # -fno-math-errno: libm calls may be inlined, nothing reads errno.
-    extra_compile_args=["-O3", "-ffp-contract=off", "-fno-math-errno", "-pthread"],
-    extra_link_args=["-pthread"],
+    extra_compile_args=["-O1" if SANITIZE else "-O3", "-ffp-contract=off", "-fno-math-errno", "-pthread"]
+    + (SANITIZE_FLAGS if SANITIZE else []),
+    extra_link_args=["-pthread"] + (SANITIZE_FLAGS if SANITIZE else []),
 )
 
 setup(ext_modules=cythonize([extension], language_level=3))
