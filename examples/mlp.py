@@ -96,31 +96,40 @@ def init_params(sizes, activation, rng, dtype=np.float64):
     return params
 
 
-def forward(params, x, ops):
-    """Logits, and the cache of (layer input, pre-activation) that backward reuses."""
+def forward(params, x, ops, matmul=np.matmul):
+    """Logits, and the cache of (layer input, pre-activation) that backward reuses.
+    (matmul is a parameter so bench/train_step.py can time the products apart.)"""
     cache, a = [], x
     for i, (w, b) in enumerate(params):
-        z = a @ w + b
+        z = matmul(a, w)
+        z += b
         cache.append((a, z))
         a = ops.forward(z) if i < len(params) - 1 else z
     return a, cache
 
 
-def backward(params, cache, dlogits, ops):
+def backward(params, cache, dlogits, ops, matmul=np.matmul):
     """Gradients [(dW, db), ...] from d loss / d logits by the chain rule."""
     grads, dz = [], dlogits
     for i in range(len(params) - 1, -1, -1):
         a, _ = cache[i]
-        grads.append((a.T @ dz, dz.sum(axis=0)))
+        grads.append((matmul(a.T, dz), dz.sum(axis=0)))
         if i:
-            dz = ops.backward(dz @ params[i][0].T, cache[i - 1][1])
+            dz = ops.backward(matmul(dz, params[i][0].T), cache[i - 1][1])
     return grads[::-1]
 
 
-def loss_and_grads(params, x, labels, ops):
-    logits, cache = forward(params, x, ops)
+def loss_and_grads(params, x, labels, ops, matmul=np.matmul):
+    logits, cache = forward(params, x, ops, matmul)
     loss, dlogits = ops.loss_with_grad(logits, labels)
-    return float(loss), backward(params, cache, dlogits, ops)
+    return float(loss), backward(params, cache, dlogits, ops, matmul)
+
+
+def sgd_update(params, grads, lr):
+    """w <- w - lr * dw, in place."""
+    for (w, b), (dw, db) in zip(params, grads):
+        w -= lr * dw
+        b -= lr * db
 
 
 def accuracy(params, x, labels, ops):
@@ -145,9 +154,7 @@ def train(params, data, ops, epochs=30, lr=0.1, batch=32, seed=0, verbose=True):
         for start in range(0, len(order), batch):
             idx = order[start:start + batch]
             loss, grads = loss_and_grads(params, x_train[idx], y_train[idx], ops)
-            for (w, b), (dw, db) in zip(params, grads):
-                w -= lr * dw
-                b -= lr * db
+            sgd_update(params, grads, lr)
             losses.append(loss)
             if verbose:
                 progress(epoch, epochs, start + len(idx), len(order), np.mean(losses), None)
