@@ -7,6 +7,7 @@
  * elements: each non-contiguous or converted operand is packed into a buffer, the
  * kernel runs on the buffers, and the result is converted and scattered back. */
 #include <fenv.h>
+#include <string.h>
 #include "include/actgrad.h"
 #include "convert.h"
 
@@ -55,6 +56,10 @@ typedef struct {
     const ptrdiff_t *steps;
 } job;
 
+/* Runs of equal parameters compare bits, not values: -0.0 == 0.0 would merge a run of
+ * -0.0 into one of 0.0 (and give the sign of zero of the wrong parameter). */
+static int same_param(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
 static ptrdiff_t param_run(const job *j, ptrdiff_t i, ptrdiff_t len, double prm[2])
 {
     for (int k = 0; k < j->nparams; k++)
@@ -62,7 +67,7 @@ static ptrdiff_t param_run(const job *j, ptrdiff_t i, ptrdiff_t len, double prm[
     if (j->params_const) return len;
     for (ptrdiff_t r = 1; r < len; r++)
         for (int k = 0; k < j->nparams; k++)
-            if (*(const double *)(j->args[j->narr + k] + (i + r) * j->steps[j->narr + k]) != prm[k])
+            if (!same_param(*(const double *)(j->args[j->narr + k] + (i + r) * j->steps[j->narr + k]), prm[k]))
                 return r;
     return len;
 }

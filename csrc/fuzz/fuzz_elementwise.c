@@ -325,8 +325,12 @@ static void run_layout(const fcase *c, const int stride[3], const int off[3], co
     if (flags_after != flags_before) fail(c, "the caller's floating-point flags changed", -1);
 
     for (ptrdiff_t i = 0; i < n; i++)
-        if (!same_out(c->out_dtype, out.base + i * ostride * eo, ref_o + i * eo))
+        if (!same_out(c->out_dtype, out.base + i * ostride * eo, ref_o + i * eo)) {
+            double got = load_elem(c->out_dtype, out.base + i * ostride * eo);
+            double want = load_elem(c->out_dtype, ref_o + i * eo);
+            fprintf(stderr, "  got %a, expected %a (layout strides %d,%d,%d)\n", got, want, stride[0], stride[1], ostride);
             fail(c, "result differs from the scalar kernel on contiguous copies", i);
+        }
     /* nothing written outside the output's elements; inputs unchanged */
     for (size_t b = 0; b < out.bytes; b++)
         if (!slot_of(n, ostride, eo, out.mem + b - out.base) && out.mem[b] != CANARY)
