@@ -12,6 +12,7 @@ Every activation is defined here once. From this table:
 This module is plain Python with no imports from actgrad, so the build can read it.
 """
 
+import numbers
 from dataclasses import dataclass
 
 # PyTorch's SELU constants (Klambauer et al. 2017, torch.nn.SELU).
@@ -183,14 +184,15 @@ def kernel_specs():
 
 
 def real_param(fname, pname, value):
-    """A numeric parameter as a Python float, or TypeError naming the function."""
+    """A numeric parameter as a Python float, or TypeError naming the function.
+    Accepts real numbers (Python or NumPy ints and floats, 0-d real arrays); refuses
+    bool, complex (of any width), strings and arrays of more than one element."""
     if type(value) is float:
         return value
-    if not isinstance(value, (bool, complex, str, bytes)):
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            pass
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind in ("i", "u", "f") and getattr(value, "ndim", 0) == 0 or (
+            kind is None and isinstance(value, numbers.Real) and not isinstance(value, bool)):
+        return float(value)
     raise TypeError(f"{fname}: {pname} must be a real number, got {value!r}")
 
 
