@@ -4,7 +4,7 @@ opt-in, arrays of more than 2^31 elements and byte strides above 2^31 (64-bit in
 end).
 
 The big tests are marked slow and skipped unless ACTGRAD_BIG_TESTS=1: they need about 9 GB of
-free memory (one float32 array of 2^31 + 17 elements, 8.6 GB) and take about a minute:
+free memory (one float32 array of 2^31 + 17 elements, 8.6 GB) and take about 4 minutes on 2 cores:
     ACTGRAD_BIG_TESTS=1 python -m pytest tests/test_leaks.py -m slow
 """
 import contextlib
@@ -182,7 +182,7 @@ def _mem_available():
     return 0
 
 
-big = pytest.mark.skipif(not BIG, reason="needs ~9 GB and ~1 min: set ACTGRAD_BIG_TESTS=1")
+big = pytest.mark.skipif(not BIG, reason="needs ~9 GB and ~4 min: set ACTGRAD_BIG_TESTS=1")
 
 
 def _fill(x, pattern):

@@ -267,8 +267,9 @@ def assert_same(actual, expected):
     a, e = np.asarray(actual), np.asarray(expected)
     assert a.dtype == e.dtype, (a.dtype, e.dtype)
     assert a.shape == e.shape, (a.shape, e.shape)
-    if a.dtype.kind in "OT":   # objects, variable-width strings: by value
-        assert a.tolist() == e.tolist()
+    if a.dtype.kind in "OT":   # objects, variable-width strings: by value (NaN equal to NaN)
+        pairs = zip(a.ravel().tolist(), e.ravel().tolist())
+        assert all(p == q or (p != p and q != q) for p, q in pairs)
         return
     if a.dtype.kind in "fc":
         an, en = np.isnan(a), np.isnan(e)
