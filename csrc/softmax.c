@@ -3,14 +3,18 @@
  * docs/softmax.md describes the passes; the contract is in ag_softmax.h.
  *
  * Rows (the axis is contiguous, or any layout the column path does not take).  A row
- * of up to SM_ROW_BYTES per array is done in three sweeps while it stays in L2: max;
- * exp, store and sum; scale by 1/S.  It is read from memory once and written once.
- * A longer row is cut into pieces of SM_PIECE_BYTES: sweep 1 finds each piece's max
- * and sum (re-reading the piece from L1/L2), the pieces are combined in order, and
- * sweep 2 writes exp(x - M)/S: two reads and one write, the least a row that does
- * not fit in cache allows (Dukhan & Ablavatski, "The Two-Pass Softmax Algorithm").
- * The pieces of one row run on all threads.  Pieces and their combination order
- * depend on n alone, so the results do not depend on the thread count.
+ * of up to SM_ROW_BYTES per array is one piece, done in sweeps over data in L2: max;
+ * exp (stored for softmax) and sum; the output (softmax scales the stored exp by 1/S).
+ * It is read from memory once and written once.  A longer row is cut into pieces of
+ * SM_PIECE_BYTES, each reduced the same way (the second sweep re-reads it from L1/L2);
+ * the pieces' (max m_c, sum S_c) are combined in order into (M, S); then the outputs
+ * are written: log_softmax x - M - log S and the backward passes read their inputs
+ * a second time (two reads, one write: Dukhan & Ablavatski's two-pass softmax), while
+ * softmax rescales the exp it stored by e^(m_c - M)/S.  That reads and writes y once
+ * more but computes each exp once: here exp costs more than the extra memory traffic
+ * (an AVX2 exp sweep ~2.5 cycles/element, the rescale ~0.3).  The pieces of one row run
+ * on all threads.  Pieces and their combination order depend on n alone, so the results
+ * do not depend on the thread count.
  *
  * Columns (inner > 1, float32/float64 operands contiguous along inner).  Each SIMD
  * lane reduces one column, a cache line of columns at a time, stepping down the axis
@@ -24,6 +28,7 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include "include/actgrad.h"
 #include "convert.h"
 
@@ -87,8 +92,8 @@ static void row_reduce(void *ctx, ptrdiff_t p0, ptrdiff_t p1)
         if (!j->direct[0]) load_row(j, j->a.dtype, r->a + off * j->a.sk, j->a.sk, len, r->pa + boff);
         if (j->has_b && !j->direct[1]) load_row(j, j->b.dtype, r->b + off * j->b.sk, j->b.sk, len, r->pb + boff);
         if (is_forward(j->op)) {
-            /* a one-piece softmax keeps e = exp(x - m) in out and only scales it later */
-            void *e = j->op == AG_SOFTMAX && j->npieces == 1 ? r->po : NULL;
+            /* softmax keeps e = exp(x - m_c) in out and only rescales it in sweep 2 */
+            void *e = j->op == AG_SOFTMAX ? r->po + boff : NULL;
             j->k->stats(len, r->pa + boff, e, r->st + 3 * p);
         } else {
             const void *b = j->op == AG_SOFTMAX_BACKWARD ? r->pb + boff : NULL;
@@ -102,12 +107,22 @@ static void row_apply(void *ctx, ptrdiff_t p0, ptrdiff_t p1)
 {
     row_ctx *r = (row_ctx *)ctx;
     const job *j = r->j;
-    int mode = j->op == AG_SOFTMAX && j->npieces == 1 ? AG_SOFTMAX_SCALE : j->op;
     ptrdiff_t off = p0 * j->piece, end = p1 * j->piece < j->n ? p1 * j->piece : j->n;
-    ptrdiff_t boff = off * j->size;
-    const char *a = mode == AG_SOFTMAX_SCALE ? r->po : r->pa;
-    j->k->apply(mode, end - off, a + boff, j->has_b ? r->pb + boff : NULL, r->row, r->po + boff);
-    if (!j->direct[2]) store_row(j, r->po + boff, end - off, r->o + off * j->o.sk, j->o.sk);
+    if (j->op != AG_SOFTMAX) {
+        ptrdiff_t boff = off * j->size;
+        j->k->apply(j->op, end - off, r->pa + boff, j->has_b ? r->pb + boff : NULL, r->row, 0, r->po + boff);
+    } else {
+        for (ptrdiff_t p = p0; p < p1; p++) {
+            ptrdiff_t len = j->n - p * j->piece < j->piece ? j->n - p * j->piece : j->piece;
+            char *e = r->po + p * j->piece * j->size;   /* e^(x - m0) from row_reduce */
+            double m0 = r->st[3 * p];
+            if (m0 == -INFINITY && isfinite(r->row[0]))  /* an all -inf piece of a finite row: */
+                memset(e, 0, (size_t)(len * j->size));   /* its stored exp is NaN, y is +0 */
+            else
+                j->k->apply(AG_SOFTMAX_SCALE, len, e, NULL, r->row, m0, e);
+        }
+    }
+    if (!j->direct[2]) store_row(j, r->po + off * j->size, end - off, r->o + off * j->o.sk, j->o.sk);
 }
 
 static void run_row(row_ctx *r)

@@ -195,6 +195,26 @@ def test_special_rows():
                 assert np.isnan(ag.log_softmax_backward(dy, ag.log_softmax(xs[6:7]))).all()
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_special_long_rows(dtype):
+    """Rows of many pieces: an all -inf piece adds 0, one NaN or +inf spoils the row."""
+    n = 100_000
+    x = np.full((5, n), -np.inf, dtype)
+    x[0, 60_000:] = RNG.standard_normal(n - 60_000)
+    x[2, 70_000] = np.nan
+    x[3, :] = 0
+    x[3, 5] = np.inf
+    x[4, :] = RNG.standard_normal(n)
+    x[4, 99_999] = np.nan
+    y, lse = ag.softmax(x), ag.logsumexp(x)
+    np.testing.assert_array_equal(y[0, :60_000], 0)
+    np.testing.assert_array_max_ulp(y[0, 60_000:], ag.softmax(x[0, 60_000:]), maxulp=4)
+    assert lse[0] == pytest.approx(ag.logsumexp(x[0, 60_000:]), rel=4 * np.finfo(dtype).eps)
+    for r in (1, 2, 3, 4):
+        assert np.isnan(y[r]).all() and np.isnan(ag.log_softmax(x[r])).all()
+    np.testing.assert_array_equal(lse[1:], [-np.inf, np.nan, np.inf, np.nan])
+
+
 def test_empty_and_shapes():
     assert ag.softmax(np.zeros((0, 5))).shape == (0, 5)
     assert ag.softmax(np.zeros((5, 0))).shape == (5, 0)

@@ -26,7 +26,7 @@ typedef void (*ag_kernel_fn)(ptrdiff_t n, const void *a, const void *b, void *ou
 /* The softmax family (csrc/loops/softmax_body.h, driven by csrc/softmax.c). */
 enum ag_softmax_op {
     AG_SOFTMAX, AG_LOG_SOFTMAX, AG_LOGSUMEXP, AG_SOFTMAX_BACKWARD, AG_LOG_SOFTMAX_BACKWARD,
-    AG_SOFTMAX_SCALE    /* apply only: out = a / S where a already holds exp(x - max) */
+    AG_SOFTMAX_SCALE    /* apply only: out = a e^(m0 - m) / S where a holds e^(x - m0) */
 };
 
 /* Row and column kernels of one dtype T (float or double; the void pointers are T *).
@@ -42,9 +42,11 @@ typedef struct {
     /* st of the concatenation of k pieces, from their st (3k doubles), combined in order. */
     void (*combine)(ptrdiff_t k, const double *parts, double st[3]);
     /* out[0..n) of an elementwise op given the row's st: AG_SOFTMAX (a = x),
-     * AG_SOFTMAX_SCALE (a = exp(x - m)), AG_LOG_SOFTMAX (a = x), AG_SOFTMAX_BACKWARD and
-     * AG_LOG_SOFTMAX_BACKWARD (a = dy, b = y).  out may be a or b. */
-    void (*apply)(int op, ptrdiff_t n, const void *a, const void *b, const double st[3], void *out);
+     * AG_SOFTMAX_SCALE (a = exp(x - m0), e.g. from stats of a piece whose max is m0),
+     * AG_LOG_SOFTMAX (a = x), AG_SOFTMAX_BACKWARD and AG_LOG_SOFTMAX_BACKWARD (a = dy,
+     * b = y).  m0 is read by AG_SOFTMAX_SCALE only.  out may be a or b. */
+    void (*apply)(int op, ptrdiff_t n, const void *a, const void *b, const double st[3], double m0,
+                  void *out);
     /* log(sum exp(x)) of a row from its st. */
     double (*logsumexp)(const double st[3]);
     /* Column kernels: ncols independent rows laid side by side, element (k, c) of a row

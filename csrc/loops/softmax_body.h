@@ -15,7 +15,7 @@
  *  - x - m is formed exactly as d + lo (2Sum) and e^(d + lo) by ag_exp_hilo, so
  *    exp(x - m) is within 0.65 ULP even at x - m = -80 (rounding x - m first would
  *    cost up to |x - m|/2 ULP there);
- *  - sums are compensated: each slot carries its rounding errors (2Sum) in a second
+ *  - sums are compensated: each slot carries its rounding errors in a second
  *    accumulator, so S = S_hi + S_lo is good to ~1 ULP of S_hi for any n, and
  *    log S = log1p((S_hi - 1) + S_lo) stays accurate when S = 1 + tiny (log_softmax
  *    of a dominant logit, logsumexp);
@@ -73,11 +73,22 @@ static inline vec AG_FN(sm_expdiff_)(vec x, vec m)
     return AG_FN(ag_exp_hilo)(d, lo);
 }
 
-/* (hi, lo) += v: the rounding error of hi + v goes to lo exactly (2Sum). */
-static inline void AG_FN(sm_add_)(vec *hi, vec *lo, vec v)
+/* (hi, lo) += v + vlo: the rounding error of hi + v (exact by 2Sum) and vlo go to lo. */
+static inline void AG_FN(sm_add_)(vec *hi, vec *lo, vec v, vec vlo)
 {
     vec s = v_add(*hi, v), bv = v_sub(s, *hi);
-    *lo = v_add(*lo, v_add(v_sub(*hi, v_sub(s, bv)), v_sub(v, bv)));
+    *lo = v_add(*lo, v_add(v_add(v_sub(*hi, v_sub(s, bv)), v_sub(v, bv)), vlo));
+    *hi = s;
+}
+
+/* (hi, lo) += v for exp sums: the slots start at hi = 1 and v = e^(x - m) is in [0, 1],
+ * so hi >= v always and Fast2Sum gives the rounding error exactly in 2 operations
+ * instead of 2Sum's 5.  The offset comes off exactly at the end: hi - 1 is exact
+ * for hi in [1, 2] (Sterbenz) and for larger hi (1 is a multiple of ulp(hi)). */
+static inline void AG_FN(sm_add_exp_)(vec *hi, vec *lo, vec v)
+{
+    vec s = v_add(*hi, v);
+    *lo = v_add(*lo, v_sub(v, v_sub(s, *hi)));
     *hi = s;
 }
 
@@ -161,21 +172,25 @@ static inline void AG_FN(sm_sumexp_)(ptrdiff_t n, const AG_T *x, AG_T m, AG_T *e
 {
     const vec vm = v_set1(m), zero = AG_C(0);
     vec hi[AG_SM_NV], lo[AG_SM_NV];
-    for (int j = 0; j < AG_SM_NV; j++) hi[j] = lo[j] = zero;
+    for (int j = 0; j < AG_SM_NV; j++) {
+        hi[j] = AG_C(1);                                  /* see sm_add_exp_ */
+        lo[j] = zero;
+    }
     ptrdiff_t i = 0;
     for (; i + AG_SM_W <= n; i += AG_SM_W)
         for (int j = 0; j < AG_SM_NV; j++) {
             vec v = AG_FN(sm_expdiff_)(v_load(x + i + j * VLANES), vm);
             if (e) v_store(e + i + j * VLANES, v);
-            AG_FN(sm_add_)(&hi[j], &lo[j], v);
+            AG_FN(sm_add_exp_)(&hi[j], &lo[j], v);
         }
     for (int j = 0; j < AG_SM_NV && i + j * VLANES < n; j++) {
         ptrdiff_t c = n - i - j * VLANES;
         if (c > VLANES) c = VLANES;
         vec v = AG_FN(sm_expdiff_)(v_load_tail(x + i + j * VLANES, c), vm);
         if (e) v_store_tail(e + i + j * VLANES, c, v);
-        AG_FN(sm_add_)(&hi[j], &lo[j], v_select(AG_FN(sm_first_)(c), v, zero));
+        AG_FN(sm_add_exp_)(&hi[j], &lo[j], v_select(AG_FN(sm_first_)(c), v, zero));
     }
+    for (int j = 0; j < AG_SM_NV; j++) hi[j] = v_sub(hi[j], AG_C(1));   /* exact */
     AG_FN(sm_fold_sum_)(hi, lo, n, out);
 }
 
@@ -188,13 +203,13 @@ static inline void AG_FN(sm_dot_)(ptrdiff_t n, const AG_T *a, const AG_T *b, dou
         for (int j = 0; j < AG_SM_NV && i + j * VLANES < n; j++) {
             ptrdiff_t c = n - i - j * VLANES;
             if (c > VLANES) c = VLANES;
-            vec va = AG_FN(sm_ld_)(a + i + j * VLANES, c);
+            vec va = AG_FN(sm_ld_)(a + i + j * VLANES, c), pl = AG_C(0);
             if (b) {
                 vec vb = AG_FN(sm_ld_)(b + i + j * VLANES, c), p = v_mul(va, vb);
-                lo[j] = v_add(lo[j], v_fms(va, vb, p));     /* a*b = p + fms exactly */
+                pl = v_fms(va, vb, p);                      /* a*b = p + pl exactly */
                 va = p;
             }
-            AG_FN(sm_add_)(&hi[j], &lo[j], va);
+            AG_FN(sm_add_)(&hi[j], &lo[j], va, pl);
         }
     AG_FN(sm_fold_sum_)(hi, lo, n, out);
 }
@@ -272,11 +287,20 @@ static inline vec AG_FN(sm_lse_)(vec m, vec hi, vec lo)
     return v_select(v_eq(v_abs(m), AG_C(INFINITY)), m, r);
 }
 
-/* The per-row constants of sm_map_ from (m, S_hi, S_lo). */
-static inline void AG_FN(sm_consts_)(int op, vec m, vec hi, vec lo, vec *c0, vec *c1)
+/* e^(m0 - m) / S for S = hi + lo: the factor that turns e^(x - m0) into softmax(x)
+ * (1/S for m0 = m).  e^(m0 - m) comes as a double-word, so the factor is rounded once. */
+static inline vec AG_FN(sm_factor_)(vec m0, vec m, vec hi, vec lo)
+{
+    vec dlo, d = AG_FN(sm_diff_)(m0, m, &dlo), el;
+    vec eh = AG_FN(ag_exp_dw)(d, dlo, AG_C(0), &el), r = AG_FN(sm_recip_)(hi, lo);
+    return v_fma(eh, r, v_mul(el, r));
+}
+
+/* The per-row constants of sm_map_ from (m, S_hi, S_lo) (and m0 for AG_SOFTMAX_SCALE). */
+static inline void AG_FN(sm_consts_)(int op, vec m, vec hi, vec lo, vec m0, vec *c0, vec *c1)
 {
     switch (op) {
-    case AG_SOFTMAX_SCALE: *c0 = *c1 = AG_FN(sm_recip_)(hi, lo); break;
+    case AG_SOFTMAX_SCALE: *c0 = *c1 = AG_FN(sm_factor_)(m0, m, hi, lo); break;
     case AG_SOFTMAX: *c0 = m; *c1 = AG_FN(sm_recip_)(hi, lo); break;
     case AG_LOG_SOFTMAX: *c0 = m; *c1 = AG_FN(sm_log_)(hi, lo); break;
     default: *c0 = hi; *c1 = lo; break;                  /* the backward sums */
@@ -287,7 +311,7 @@ static inline void AG_FN(sm_consts_)(int op, vec m, vec hi, vec lo, vec *c0, vec
 static inline vec AG_FN(sm_map_)(int op, vec a, vec b, vec c0, vec c1)
 {
     switch (op) {
-    case AG_SOFTMAX_SCALE: return v_mul(a, c0);                                /* e / S */
+    case AG_SOFTMAX_SCALE: return v_mul(a, c0);                 /* e^(x-m0) e^(m0-m) / S */
     case AG_SOFTMAX: return v_mul(AG_FN(sm_expdiff_)(a, c0), c1);              /* e^(x-m) / S */
     case AG_LOG_SOFTMAX: return v_sub(v_sub(a, c0), c1);  /* (x - m) - log S: both <= 0, no cancellation */
     case AG_SOFTMAX_BACKWARD: return v_mul(b, v_sub(v_sub(a, c0), c1));        /* y (dy - S) */
@@ -311,12 +335,13 @@ static inline void AG_FN(sm_apply_)(int op, ptrdiff_t n, const AG_T *a, const AG
 }
 
 static void AG_FN(k_sm_apply)(int op, ptrdiff_t n, const void *pa, const void *pb,
-                              const double st[3], void *po)
+                              const double st[3], double m0, void *po)
 {
     const AG_T *a = (const AG_T *)pa, *b = pb ? (const AG_T *)pb : a;
     AG_T *o = (AG_T *)po;
     vec c0, c1;
-    AG_FN(sm_consts_)(op, v_set1((AG_T)st[0]), v_set1((AG_T)st[1]), v_set1((AG_T)st[2]), &c0, &c1);
+    AG_FN(sm_consts_)(op, v_set1((AG_T)st[0]), v_set1((AG_T)st[1]), v_set1((AG_T)st[2]),
+                      v_set1((AG_T)m0), &c0, &c1);
     switch (op) {
     case AG_SOFTMAX_SCALE: AG_FN(sm_apply_)(AG_SOFTMAX_SCALE, n, a, b, c0, c1, o); break;
     case AG_SOFTMAX: AG_FN(sm_apply_)(AG_SOFTMAX, n, a, b, c0, c1, o); break;
@@ -346,7 +371,8 @@ static inline void AG_FN(sm_col_fwd_)(int op, int nv, ptrdiff_t cnt, ptrdiff_t n
     for (int j = 0; j < nv; j++) {
         m[j] = AG_C(-INFINITY);
         nan[j] = v_isnan(m[j]);
-        hi[j] = lo[j] = AG_C(0);
+        hi[j] = AG_C(1);                                  /* see sm_add_exp_ */
+        lo[j] = AG_C(0);
     }
     for (ptrdiff_t k = 0; k < n; k++)
         for (int j = 0; j < nv; j++) {
@@ -359,14 +385,16 @@ static inline void AG_FN(sm_col_fwd_)(int op, int nv, ptrdiff_t cnt, ptrdiff_t n
         for (int j = 0; j < nv; j++) {
             vec v = AG_FN(sm_expdiff_)(AG_FN(sm_ld_)(x + k * sx + j * VLANES, AG_SM_CNT(j)), m[j]);
             if (op == AG_SOFTMAX) AG_FN(sm_st_)(y + k * sy + j * VLANES, AG_SM_CNT(j), v);
-            AG_FN(sm_add_)(&hi[j], &lo[j], v);
+            AG_FN(sm_add_exp_)(&hi[j], &lo[j], v);
         }
     for (int j = 0; j < nv; j++) {
+        hi[j] = v_sub(hi[j], AG_C(1));                    /* exact */
         AG_FN(sm_renorm_)(&hi[j], &lo[j]);
         if (op == AG_LOGSUMEXP)
             AG_FN(sm_st_)(y + j * VLANES, AG_SM_CNT(j), AG_FN(sm_lse_)(m[j], hi[j], lo[j]));
         else
-            AG_FN(sm_consts_)(op == AG_SOFTMAX ? AG_SOFTMAX_SCALE : op, m[j], hi[j], lo[j], &c0[j], &c1[j]);
+            AG_FN(sm_consts_)(op == AG_SOFTMAX ? AG_SOFTMAX_SCALE : op, m[j], hi[j], lo[j], m[j],
+                              &c0[j], &c1[j]);
     }
     if (op == AG_LOGSUMEXP) return;
     const AG_T *src = op == AG_SOFTMAX ? y : x;
@@ -388,13 +416,13 @@ static inline void AG_FN(sm_col_bwd_)(int op, int nv, ptrdiff_t cnt, ptrdiff_t n
     for (int j = 0; j < nv; j++) hi[j] = lo[j] = AG_C(0);
     for (ptrdiff_t k = 0; k < n; k++)
         for (int j = 0; j < nv; j++) {
-            vec va = AG_FN(sm_ld_)(a + k * sa + j * VLANES, AG_SM_CNT(j));
+            vec va = AG_FN(sm_ld_)(a + k * sa + j * VLANES, AG_SM_CNT(j)), pl = AG_C(0);
             if (op == AG_SOFTMAX_BACKWARD) {
                 vec vb = AG_FN(sm_ld_)(b + k * sb + j * VLANES, AG_SM_CNT(j)), p = v_mul(va, vb);
-                lo[j] = v_add(lo[j], v_fms(va, vb, p));
+                pl = v_fms(va, vb, p);
                 va = p;
             }
-            AG_FN(sm_add_)(&hi[j], &lo[j], va);
+            AG_FN(sm_add_)(&hi[j], &lo[j], va, pl);
         }
     for (int j = 0; j < nv; j++) AG_FN(sm_renorm_)(&hi[j], &lo[j]);
     for (ptrdiff_t k = 0; k < n; k++)

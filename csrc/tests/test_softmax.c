@@ -140,6 +140,18 @@ static void test_special_rows(void)
             check(ok, what);
         }
 
+    /* a long row (many pieces) whose first pieces are all -inf: those give +0 */
+    ptrdiff_t n = 100000;
+    float *x = malloc(n * 4), *y = malloc(n * 4), *z = malloc(n * 4);
+    for (ptrdiff_t i = 0; i < n; i++) x[i] = i < 60000 ? -INFINITY : (float)(urand() * 10);
+    run(AG_SOFTMAX, AG_FLOAT32, 1, n, 1, x, NULL, y);
+    run(AG_SOFTMAX, AG_FLOAT32, 1, n - 60000, 1, x + 60000, NULL, z);
+    int ok = 1;
+    for (ptrdiff_t i = 0; i < n; i++)
+        ok &= i < 60000 ? y[i] == 0 && !signbit(y[i]) : fabs(y[i] - z[i - 60000]) <= 4 * 0x1p-24 * z[i - 60000];
+    check(ok, "long row with all -inf pieces");
+    free(x), free(y), free(z);
+
     /* logsumexp of an empty axis is -inf; softmax of it writes nothing */
     double lse[3] = { 0, 0, 0 }, none = 0;
     check(run(AG_LOGSUMEXP, AG_FLOAT64, 3, 0, 1, &none, NULL, lse) == 0 &&
