@@ -23,9 +23,48 @@ enum ag_op {
 typedef void (*ag_kernel_fn)(ptrdiff_t n, const void *a, const void *b, void *out,
                              const double *params);
 
+/* The softmax family (csrc/loops/softmax_body.h, driven by csrc/softmax.c). */
+enum ag_softmax_op {
+    AG_SOFTMAX, AG_LOG_SOFTMAX, AG_LOGSUMEXP, AG_SOFTMAX_BACKWARD, AG_LOG_SOFTMAX_BACKWARD,
+    AG_SOFTMAX_SCALE    /* apply only: out = a e^(m0 - m) / S where a holds e^(x - m0) */
+};
+
+/* Row and column kernels of one dtype T (float or double; the void pointers are T *).
+ * A reduction returns st = {m, S_hi, S_lo}, T values held in doubles: the row max m and
+ * S = S_hi + S_lo (a double-word) = sum exp(x - m) for the forward ops, and m = 0 with
+ * S = sum a*b or sum a for the backward ones.  Reductions run in a fixed order that
+ * depends only on n, so every ISA returns the same bits. */
+typedef struct {
+    /* st of x[0..n); also e[i] = exp(x[i] - m) unless e is NULL (e may be x). */
+    void (*stats)(ptrdiff_t n, const void *x, void *e, double st[3]);
+    /* st = {0, sum a*b} over [0, n) (sum a if b is NULL). */
+    void (*dot)(ptrdiff_t n, const void *a, const void *b, double st[3]);
+    /* st of the concatenation of k pieces, from their st (3k doubles), combined in order. */
+    void (*combine)(ptrdiff_t k, const double *parts, double st[3]);
+    /* out[0..n) of an elementwise op given the row's st: AG_SOFTMAX (a = x),
+     * AG_SOFTMAX_SCALE (a = exp(x - m0), e.g. from stats of a piece whose max is m0),
+     * AG_LOG_SOFTMAX (a = x), AG_SOFTMAX_BACKWARD and AG_LOG_SOFTMAX_BACKWARD (a = dy,
+     * b = y).  m0 is read by AG_SOFTMAX_SCALE only.  out may be a or b. */
+    void (*apply)(int op, ptrdiff_t n, const void *a, const void *b, const double st[3], double m0,
+                  void *out);
+    /* log(sum exp(x)) of a row from its st. */
+    double (*logsumexp)(const double st[3]);
+    /* Column kernels: ncols independent rows laid side by side, element (k, c) of a row
+     * block at p + k*s + c (s in elements); each column is reduced in its own SIMD lane,
+     * so its result does not depend on the ISA or on how columns are grouped.
+     * col_forward: AG_SOFTMAX, AG_LOG_SOFTMAX into y (y may be x), or AG_LOGSUMEXP
+     * into y[0..ncols) (sy unused). */
+    void (*col_forward)(int op, ptrdiff_t n, ptrdiff_t ncols, const void *x, ptrdiff_t sx,
+                        void *y, ptrdiff_t sy);
+    /* col_backward: AG_SOFTMAX_BACKWARD or AG_LOG_SOFTMAX_BACKWARD (a = dy, b = y). */
+    void (*col_backward)(int op, ptrdiff_t n, ptrdiff_t ncols, const void *a, ptrdiff_t sa,
+                         const void *b, ptrdiff_t sb, void *out, ptrdiff_t so);
+} ag_softmax_kernels;
+
 typedef struct {
     const char *isa;
     ag_kernel_fn elementwise[AG_NOPS][AG_NCALLS][2];   /* NULL where a call does not exist */
+    ag_softmax_kernels softmax[2];                     /* [0] float, [1] double */
 } ag_kernel_table;
 
 extern const ag_kernel_table ag_kernels_scalar;

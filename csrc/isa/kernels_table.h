@@ -1,4 +1,4 @@
-/* The body of csrc/isa/kernels_<isa>.c: every kernel for float and double, and the
+/* The body of csrc/isa/kernels_<isa>.c: every kernel (elementwise and softmax) for float and double, and the
  * exported table ag_kernels_<AG_ISA>. Include after the ISA's shim header. */
 #include "../simd/generic.h"
 #include "../include/ag_kernels.h"
@@ -7,6 +7,7 @@
 #define AG_SFX f32
 #define AG_IS_F32 1
 #include "../loops/kernels_body.h"
+#include "../loops/softmax_body.h"
 #undef AG_T
 #undef AG_SFX
 #undef AG_IS_F32
@@ -15,6 +16,7 @@
 #define AG_SFX f64
 #define AG_IS_F32 0
 #include "../loops/kernels_body.h"
+#include "../loops/softmax_body.h"
 #undef AG_T
 #undef AG_SFX
 #undef AG_IS_F32
@@ -26,10 +28,14 @@
     AG_PAIR(name, forward), AG_PAIR(name, derivative), AG_PAIR(name, backward),          \
     AG_CAT(AG_PAIR_IF_, fo)(name, derivative_from_output),          \
     AG_CAT(AG_PAIR_IF_, fo)(name, backward_from_output) },
+#define AG_SM_KERNELS(sfx) { k_sm_stats_##sfx, k_sm_dot_##sfx, k_sm_combine_##sfx, k_sm_apply_##sfx, \
+                            k_sm_lse_##sfx, k_sm_col_forward_##sfx, k_sm_col_backward_##sfx }
 const ag_kernel_table AG_CAT(ag_kernels_, AG_ISA) = {
     AG_ISA_NAME,
     {
 #include "../gen/ops.inc"
     },
+    { AG_SM_KERNELS(f32), AG_SM_KERNELS(f64) },
 };
 #undef AG_OP
+#undef AG_SM_KERNELS

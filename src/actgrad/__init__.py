@@ -4,6 +4,7 @@ from ._version import __version__
 from . import ufuncs
 from ._activations import FUNCTIONS as _FUNCTIONS, ActivationFunctions, activations
 from ._config import config, show_config
+from ._softmax import *  # noqa: F401,F403  the softmax family (API.md section 3)
 from ._threads import get_num_threads, num_threads, set_num_threads
 
 globals().update(_FUNCTIONS)

@@ -1,0 +1,473 @@
+/* Softmax-family kernels for the current AG_T / AG_SFX, written once on the SIMD
+ * shim and included twice by csrc/isa/kernels_table.h.  Contracts: ag_kernels.h
+ * (ag_softmax_kernels); math and passes: docs/softmax.md.
+ *
+ * Fixed reduction order.  A row reduction keeps AG_SM_W = 64 / sizeof(T) partial
+ * results ("slots", one cache line of elements): element i goes to slot i mod AG_SM_W,
+ * each slot accumulates in element order, and the slots are combined in slot order
+ * by scalar code.  AG_SM_W is a multiple of every ISA's lane count (16 float lanes
+ * on AVX-512 is the widest), so slot s is always lane s mod VLANES of vector
+ * s / VLANES of a block: the scalar, AVX2 and AVX-512 paths do the same operations
+ * on the same values in the same order, and return the same bits.  Column kernels
+ * reduce each column in its own lane, which no ISA can reorder either.
+ *
+ * Accuracy (tests/test_softmax.py measures it against mpmath):
+ *  - x - m is formed exactly as d + lo (2Sum) and e^(d + lo) by ag_exp_hilo, so
+ *    exp(x - m) is within 0.65 ULP even at x - m = -80 (rounding x - m first would
+ *    cost up to |x - m|/2 ULP there);
+ *  - sums are compensated: each slot carries its rounding errors in a second
+ *    accumulator, so S = S_hi + S_lo is good to ~1 ULP of S_hi for any n, and
+ *    log S = log1p((S_hi - 1) + S_lo) stays accurate when S = 1 + tiny (log_softmax
+ *    of a dominant logit, logsumexp);
+ *  - dot products add a*b split exactly by an FMA (TwoProduct) into the same sums.
+ */
+#include "../vmath/exp.h"
+#include "../vmath/log1p.h"
+
+#ifndef AG_SM_W
+#define AG_SM_W ((ptrdiff_t)(64 / sizeof(AG_T)))   /* slots of a row reduction */
+#define AG_SM_NV (AG_SM_W / VLANES)                 /* vectors per block of slots */
+#endif
+
+static const AG_T AG_FN(sm_iota_)[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+
+/* The first c lanes. */
+static inline vmask AG_FN(sm_first_)(ptrdiff_t c)
+{
+    return v_lt(v_load(AG_FN(sm_iota_)), v_set1((AG_T)c));
+}
+
+static inline AG_T AG_FN(sm_lane0_)(vec v)
+{
+    AG_T t[VLANES];
+    v_store(t, v);
+    return t[0];
+}
+
+/* A vector of c <= VLANES elements (the other lanes 0), and its store. */
+static inline vec AG_FN(sm_ld_)(const AG_T *p, ptrdiff_t c)
+{
+    return c == VLANES ? v_load(p) : v_load_tail(p, c);
+}
+
+static inline void AG_FN(sm_st_)(AG_T *p, ptrdiff_t c, vec v)
+{
+    if (c == VLANES) v_store(p, v);
+    else v_store_tail(p, c, v);
+}
+
+/* x - m = d + *lo exactly (Knuth's 2Sum of x and -m). */
+static inline vec AG_FN(sm_diff_)(vec x, vec m, vec *lo)
+{
+    vec d = v_sub(x, m);
+    vec bv = v_sub(d, x);                                  /* the part of -m that is in d */
+    *lo = v_sub(v_sub(x, v_sub(d, bv)), v_add(m, bv));     /* (x - (d - bv)) + (-m - bv) */
+    return d;
+}
+
+/* e^(x - m) from the exact difference; x = -inf or m = NaN give 0 or NaN as they should
+ * (a NaN lo from an infinite d is harmless to ag_exp_hilo). */
+static inline vec AG_FN(sm_expdiff_)(vec x, vec m)
+{
+    vec lo, d = AG_FN(sm_diff_)(x, m, &lo);
+    return AG_FN(ag_exp_hilo)(d, lo);
+}
+
+/* (hi, lo) += v + vlo: the rounding error of hi + v (exact by 2Sum) and vlo go to lo. */
+static inline void AG_FN(sm_add_)(vec *hi, vec *lo, vec v, vec vlo)
+{
+    vec s = v_add(*hi, v), bv = v_sub(s, *hi);
+    *lo = v_add(*lo, v_add(v_add(v_sub(*hi, v_sub(s, bv)), v_sub(v, bv)), vlo));
+    *hi = s;
+}
+
+/* (hi, lo) += v for exp sums: the slots start at hi = 1 and v = e^(x - m) is in [0, 1],
+ * so hi >= v always and Fast2Sum gives the rounding error exactly in 2 operations
+ * instead of 2Sum's 5.  The offset comes off exactly at the end: hi - 1 is exact
+ * for hi in [1, 2] (Sterbenz) and for larger hi (1 is a multiple of ulp(hi)). */
+static inline void AG_FN(sm_add_exp_)(vec *hi, vec *lo, vec v)
+{
+    vec s = v_add(*hi, v);
+    *lo = v_add(*lo, v_sub(v, v_sub(s, *hi)));
+    *hi = s;
+}
+
+/* hi + lo renormalised by 2Sum (lo = 0 where hi is not finite: inf + NaN must stay inf). */
+static inline void AG_FN(sm_renorm_)(vec *hi, vec *lo)
+{
+    vec s = v_add(*hi, *lo), bv = v_sub(s, *hi);
+    vec e = v_add(v_sub(*hi, v_sub(s, bv)), v_sub(*lo, bv));
+    *lo = v_select(v_lt(v_abs(s), AG_C(INFINITY)), e, AG_C(0));
+    *hi = s;
+}
+
+/* Scalar 2Sum accumulation: (*s, *e) += a + b with b the low part of a. */
+static inline void AG_FN(sm_acc1_)(AG_T *s, AG_T *e, AG_T a, AG_T b)
+{
+    AG_T t = *s + a, bv = t - *s;
+    *e += ((*s - (t - bv)) + (a - bv)) + b;
+    *s = t;
+}
+
+/* Stores s + e renormalised into out[0..1] (the scalar twin of sm_renorm_). */
+static inline void AG_FN(sm_put_dw_)(AG_T s, AG_T e, double *out)
+{
+    AG_T t = s + e, bv = t - s;
+    out[0] = t;
+    out[1] = isfinite(t) ? (s - (t - bv)) + (e - bv) : 0;
+}
+
+/* Folds the slot sums (hi, lo) of slots [0, used) in slot order into out[0..1]. */
+static void AG_FN(sm_fold_sum_)(const vec *hi, const vec *lo, ptrdiff_t used, double *out)
+{
+    AG_T h[AG_SM_W], l[AG_SM_W], s = 0, e = 0;
+    for (int j = 0; j < AG_SM_NV; j++) {
+        v_store(h + j * VLANES, hi[j]);
+        v_store(l + j * VLANES, lo[j]);
+    }
+    for (ptrdiff_t k = 0; k < used && k < AG_SM_W; k++)   /* unused slots hold +0 */
+        AG_FN(sm_acc1_)(&s, &e, h[k], l[k]);
+    AG_FN(sm_put_dw_)(s, e, out);
+}
+
+/* max of x[0..n) by slots; NaN if any element is NaN (tracked apart: v_max drops it). */
+static AG_T AG_FN(sm_max_)(ptrdiff_t n, const AG_T *x)
+{
+    const vec ninf = AG_C(-INFINITY);
+    vec m[AG_SM_NV];
+    vmask nan[AG_SM_NV];
+    for (int j = 0; j < AG_SM_NV; j++) {
+        m[j] = ninf;
+        nan[j] = v_isnan(ninf);
+    }
+    ptrdiff_t i = 0;
+    for (; i + AG_SM_W <= n; i += AG_SM_W)
+        for (int j = 0; j < AG_SM_NV; j++) {
+            vec v = v_load(x + i + j * VLANES);
+            nan[j] = v_mor(nan[j], v_isnan(v));
+            m[j] = v_max(m[j], v);
+        }
+    for (int j = 0; j < AG_SM_NV && i + j * VLANES < n; j++) {
+        ptrdiff_t c = n - i - j * VLANES;
+        if (c > VLANES) c = VLANES;
+        vec v = v_select(AG_FN(sm_first_)(c), v_load_tail(x + i + j * VLANES, c), ninf);
+        nan[j] = v_mor(nan[j], v_isnan(v));
+        m[j] = v_max(m[j], v);
+    }
+    AG_T t[AG_SM_W];
+    int any = 0;
+    for (int j = 0; j < AG_SM_NV; j++) {
+        v_store(t + j * VLANES, m[j]);
+        any |= v_any(nan[j]);
+    }
+    if (any) return NAN;
+    AG_T r = t[0];
+    for (ptrdiff_t k = 1; k < AG_SM_W; k++)
+        if (t[k] > r) r = t[k];
+    return r;
+}
+
+/* out[0..1] = sum exp(x - m) over x[0..n) by slots; e[i] = exp(x[i] - m) unless e is NULL. */
+static inline void AG_FN(sm_sumexp_)(ptrdiff_t n, const AG_T *x, AG_T m, AG_T *e, double *out)
+{
+    const vec vm = v_set1(m), zero = AG_C(0);
+    vec hi[AG_SM_NV], lo[AG_SM_NV];
+    for (int j = 0; j < AG_SM_NV; j++) {
+        hi[j] = AG_C(1);                                  /* see sm_add_exp_ */
+        lo[j] = zero;
+    }
+    ptrdiff_t i = 0;
+    for (; i + AG_SM_W <= n; i += AG_SM_W)
+        for (int j = 0; j < AG_SM_NV; j++) {
+            vec v = AG_FN(sm_expdiff_)(v_load(x + i + j * VLANES), vm);
+            if (e) v_store(e + i + j * VLANES, v);
+            AG_FN(sm_add_exp_)(&hi[j], &lo[j], v);
+        }
+    for (int j = 0; j < AG_SM_NV && i + j * VLANES < n; j++) {
+        ptrdiff_t c = n - i - j * VLANES;
+        if (c > VLANES) c = VLANES;
+        vec v = AG_FN(sm_expdiff_)(v_load_tail(x + i + j * VLANES, c), vm);
+        if (e) v_store_tail(e + i + j * VLANES, c, v);
+        AG_FN(sm_add_exp_)(&hi[j], &lo[j], v_select(AG_FN(sm_first_)(c), v, zero));
+    }
+    for (int j = 0; j < AG_SM_NV; j++) hi[j] = v_sub(hi[j], AG_C(1));   /* exact */
+    AG_FN(sm_fold_sum_)(hi, lo, n, out);
+}
+
+/* out[0..1] = sum a*b (b != NULL) or sum a over [0, n) by slots; zero tail lanes add +0. */
+static inline void AG_FN(sm_dot_)(ptrdiff_t n, const AG_T *a, const AG_T *b, double *out)
+{
+    vec hi[AG_SM_NV], lo[AG_SM_NV];
+    for (int j = 0; j < AG_SM_NV; j++) hi[j] = lo[j] = AG_C(0);
+    for (ptrdiff_t i = 0; i < n; i += AG_SM_W)
+        for (int j = 0; j < AG_SM_NV && i + j * VLANES < n; j++) {
+            ptrdiff_t c = n - i - j * VLANES;
+            if (c > VLANES) c = VLANES;
+            vec va = AG_FN(sm_ld_)(a + i + j * VLANES, c), pl = AG_C(0);
+            if (b) {
+                vec vb = AG_FN(sm_ld_)(b + i + j * VLANES, c), p = v_mul(va, vb);
+                pl = v_fms(va, vb, p);                      /* a*b = p + pl exactly */
+                va = p;
+            }
+            AG_FN(sm_add_)(&hi[j], &lo[j], va, pl);
+        }
+    AG_FN(sm_fold_sum_)(hi, lo, n, out);
+}
+
+static void AG_FN(k_sm_stats)(ptrdiff_t n, const void *px, void *pe, double st[3])
+{
+    const AG_T *x = (const AG_T *)px;
+    AG_T m = AG_FN(sm_max_)(n, x);
+    st[0] = m;
+    if (pe) AG_FN(sm_sumexp_)(n, x, m, (AG_T *)pe, st + 1);
+    else AG_FN(sm_sumexp_)(n, x, m, NULL, st + 1);
+}
+
+static void AG_FN(k_sm_dot)(ptrdiff_t n, const void *pa, const void *pb, double st[3])
+{
+    st[0] = 0;
+    if (pb) AG_FN(sm_dot_)(n, (const AG_T *)pa, (const AG_T *)pb, st + 1);
+    else AG_FN(sm_dot_)(n, (const AG_T *)pa, NULL, st + 1);
+}
+
+/* Two-level reduction: pieces with maxima m_c and sums S_c make
+ *   M = max m_c,  S = sum_c S_c e^(m_c - M)
+ * (e^(x - M) = e^(x - m_c) e^(m_c - M)).  e^(m_c - M) comes as a double-word from
+ * ag_exp_dw of the exact difference and the product S_c e^(m_c - M) is formed with
+ * an FMA, so S is as accurate as a one-piece sum.  Pieces are added in order. */
+static void AG_FN(k_sm_combine)(ptrdiff_t k, const double *parts, double st[3])
+{
+    AG_T M = -INFINITY;
+    int nan = 0;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        AG_T m = (AG_T)parts[3 * c];
+        if (isnan(m)) nan = 1;
+        else if (m > M) M = m;
+    }
+    if (nan || !isfinite(M)) {   /* the one-piece results: S = NaN (all -inf, +inf or NaN rows) */
+        st[0] = nan ? NAN : M;
+        st[1] = NAN;
+        st[2] = 0;
+        return;
+    }
+    const vec vM = v_set1(M);
+    AG_T s = 0, e = 0;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        if (parts[3 * c] == -INFINITY) continue;   /* an all -inf piece adds 0 (its S is NaN) */
+        vec dlo, d = AG_FN(sm_diff_)(v_set1((AG_T)parts[3 * c]), vM, &dlo), el;
+        vec eh = AG_FN(ag_exp_dw)(d, dlo, AG_C(0), &el);
+        vec sh = v_set1((AG_T)parts[3 * c + 1]), sl = v_set1((AG_T)parts[3 * c + 2]);
+        vec ph = v_mul(sh, eh);
+        vec pl = v_add(v_fms(sh, eh, ph), v_fma(sh, el, v_mul(sl, eh)));
+        AG_FN(sm_acc1_)(&s, &e, AG_FN(sm_lane0_)(ph), AG_FN(sm_lane0_)(pl));
+    }
+    st[0] = M;
+    AG_FN(sm_put_dw_)(s, e, st + 1);
+}
+
+/* 1/S for S = hi + lo: 1/hi refined by one Newton step whose residual 1 - S r is
+ * formed by FMAs, so the result is within ~0.5 ULP of 1/S. */
+static inline vec AG_FN(sm_recip_)(vec hi, vec lo)
+{
+    vec r = v_div(AG_C(1), hi);
+    vec res = v_fnma(lo, r, v_fnma(hi, r, AG_C(1)));
+    return v_fma(r, res, r);
+}
+
+/* log S = log1p((hi - 1) + lo); S >= 1 (the max contributes e^0), hi - 1 is exact for hi <= 2. */
+static inline vec AG_FN(sm_log_)(vec hi, vec lo)
+{
+    return AG_FN(ag_log1p)(v_add(v_sub(hi, AG_C(1)), lo));
+}
+
+/* m + log S; m itself where m = +-inf (a row holding +inf, an all -inf or empty row). */
+static inline vec AG_FN(sm_lse_)(vec m, vec hi, vec lo)
+{
+    vec r = v_add(m, AG_FN(sm_log_)(hi, lo));
+    return v_select(v_eq(v_abs(m), AG_C(INFINITY)), m, r);
+}
+
+/* e^(m0 - m) / S for S = hi + lo: the factor that turns e^(x - m0) into softmax(x)
+ * (1/S for m0 = m).  e^(m0 - m) comes as a double-word, so the factor is rounded once. */
+static inline vec AG_FN(sm_factor_)(vec m0, vec m, vec hi, vec lo)
+{
+    vec dlo, d = AG_FN(sm_diff_)(m0, m, &dlo), el;
+    vec eh = AG_FN(ag_exp_dw)(d, dlo, AG_C(0), &el), r = AG_FN(sm_recip_)(hi, lo);
+    return v_fma(eh, r, v_mul(el, r));
+}
+
+/* The per-row constants of sm_map_ from (m, S_hi, S_lo) (and m0 for AG_SOFTMAX_SCALE). */
+static inline void AG_FN(sm_consts_)(int op, vec m, vec hi, vec lo, vec m0, vec *c0, vec *c1)
+{
+    switch (op) {
+    case AG_SOFTMAX_SCALE: *c0 = *c1 = AG_FN(sm_factor_)(m0, m, hi, lo); break;
+    case AG_SOFTMAX: *c0 = m; *c1 = AG_FN(sm_recip_)(hi, lo); break;
+    case AG_LOG_SOFTMAX: *c0 = m; *c1 = AG_FN(sm_log_)(hi, lo); break;
+    default: *c0 = hi; *c1 = lo; break;                  /* the backward sums */
+    }
+}
+
+/* One output vector of an elementwise op (a, b as in ag_softmax_kernels.apply). */
+static inline vec AG_FN(sm_map_)(int op, vec a, vec b, vec c0, vec c1)
+{
+    switch (op) {
+    case AG_SOFTMAX_SCALE: return v_mul(a, c0);                 /* e^(x-m0) e^(m0-m) / S */
+    case AG_SOFTMAX: return v_mul(AG_FN(sm_expdiff_)(a, c0), c1);              /* e^(x-m) / S */
+    case AG_LOG_SOFTMAX: return v_sub(v_sub(a, c0), c1);  /* (x - m) - log S: both <= 0, no cancellation */
+    case AG_SOFTMAX_BACKWARD: return v_mul(b, v_sub(v_sub(a, c0), c1));        /* y (dy - S) */
+    default: {                                                                 /* dy - e^y S */
+        vec e = AG_FN(ag_exp)(b);
+        return v_fnma(e, c1, v_fnma(e, c0, a));
+    }
+    }
+}
+
+/* Called with a constant op, so each case compiles to its own loop. */
+static inline void AG_FN(sm_apply_)(int op, ptrdiff_t n, const AG_T *a, const AG_T *b,
+                                    vec c0, vec c1, AG_T *o)
+{
+    ptrdiff_t i = 0;
+    for (; i + VLANES <= n; i += VLANES)
+        v_store(o + i, AG_FN(sm_map_)(op, v_load(a + i), v_load(b + i), c0, c1));
+    if (i < n)
+        v_store_tail(o + i, n - i, AG_FN(sm_map_)(op, v_load_tail(a + i, n - i),
+                                                  v_load_tail(b + i, n - i), c0, c1));
+}
+
+static void AG_FN(k_sm_apply)(int op, ptrdiff_t n, const void *pa, const void *pb,
+                              const double st[3], double m0, void *po)
+{
+    const AG_T *a = (const AG_T *)pa, *b = pb ? (const AG_T *)pb : a;
+    AG_T *o = (AG_T *)po;
+    vec c0, c1;
+    AG_FN(sm_consts_)(op, v_set1((AG_T)st[0]), v_set1((AG_T)st[1]), v_set1((AG_T)st[2]),
+                      v_set1((AG_T)m0), &c0, &c1);
+    switch (op) {
+    case AG_SOFTMAX_SCALE: AG_FN(sm_apply_)(AG_SOFTMAX_SCALE, n, a, b, c0, c1, o); break;
+    case AG_SOFTMAX: AG_FN(sm_apply_)(AG_SOFTMAX, n, a, b, c0, c1, o); break;
+    case AG_LOG_SOFTMAX: AG_FN(sm_apply_)(AG_LOG_SOFTMAX, n, a, b, c0, c1, o); break;
+    case AG_SOFTMAX_BACKWARD: AG_FN(sm_apply_)(AG_SOFTMAX_BACKWARD, n, a, b, c0, c1, o); break;
+    case AG_LOG_SOFTMAX_BACKWARD: AG_FN(sm_apply_)(AG_LOG_SOFTMAX_BACKWARD, n, a, b, c0, c1, o); break;
+    default: break;
+    }
+}
+
+static double AG_FN(k_sm_lse)(const double st[3])
+{
+    return AG_FN(sm_lane0_)(AG_FN(sm_lse_)(v_set1((AG_T)st[0]), v_set1((AG_T)st[1]),
+                                           v_set1((AG_T)st[2])));
+}
+
+/* ---- columns: nv vectors of columns side by side, the last holding cnt lanes ---- */
+
+#define AG_SM_CNT(j) ((j) == nv - 1 ? cnt : VLANES)
+
+/* Forward over columns: max, then exp/sum (storing e for softmax), then the output. */
+static inline void AG_FN(sm_col_fwd_)(int op, int nv, ptrdiff_t cnt, ptrdiff_t n,
+                                      const AG_T *x, ptrdiff_t sx, AG_T *y, ptrdiff_t sy)
+{
+    vec m[AG_SM_NV], hi[AG_SM_NV], lo[AG_SM_NV], c0[AG_SM_NV], c1[AG_SM_NV];
+    vmask nan[AG_SM_NV];
+    for (int j = 0; j < nv; j++) {
+        m[j] = AG_C(-INFINITY);
+        nan[j] = v_isnan(m[j]);
+        hi[j] = AG_C(1);                                  /* see sm_add_exp_ */
+        lo[j] = AG_C(0);
+    }
+    for (ptrdiff_t k = 0; k < n; k++)
+        for (int j = 0; j < nv; j++) {
+            vec v = AG_FN(sm_ld_)(x + k * sx + j * VLANES, AG_SM_CNT(j));
+            nan[j] = v_mor(nan[j], v_isnan(v));
+            m[j] = v_max(m[j], v);
+        }
+    for (int j = 0; j < nv; j++) m[j] = v_select(nan[j], AG_C(NAN), m[j]);
+    for (ptrdiff_t k = 0; k < n; k++)
+        for (int j = 0; j < nv; j++) {
+            vec v = AG_FN(sm_expdiff_)(AG_FN(sm_ld_)(x + k * sx + j * VLANES, AG_SM_CNT(j)), m[j]);
+            if (op == AG_SOFTMAX) AG_FN(sm_st_)(y + k * sy + j * VLANES, AG_SM_CNT(j), v);
+            AG_FN(sm_add_exp_)(&hi[j], &lo[j], v);
+        }
+    for (int j = 0; j < nv; j++) {
+        hi[j] = v_sub(hi[j], AG_C(1));                    /* exact */
+        AG_FN(sm_renorm_)(&hi[j], &lo[j]);
+        if (op == AG_LOGSUMEXP)
+            AG_FN(sm_st_)(y + j * VLANES, AG_SM_CNT(j), AG_FN(sm_lse_)(m[j], hi[j], lo[j]));
+        else
+            AG_FN(sm_consts_)(op == AG_SOFTMAX ? AG_SOFTMAX_SCALE : op, m[j], hi[j], lo[j], m[j],
+                              &c0[j], &c1[j]);
+    }
+    if (op == AG_LOGSUMEXP) return;
+    const AG_T *src = op == AG_SOFTMAX ? y : x;
+    ptrdiff_t ss = op == AG_SOFTMAX ? sy : sx;
+    for (ptrdiff_t k = 0; k < n; k++)
+        for (int j = 0; j < nv; j++) {
+            vec v = AG_FN(sm_ld_)(src + k * ss + j * VLANES, AG_SM_CNT(j));
+            v = AG_FN(sm_map_)(op == AG_SOFTMAX ? AG_SOFTMAX_SCALE : op, v, v, c0[j], c1[j]);
+            AG_FN(sm_st_)(y + k * sy + j * VLANES, AG_SM_CNT(j), v);
+        }
+}
+
+/* Backward over columns: the dot (or sum), then the output. */
+static inline void AG_FN(sm_col_bwd_)(int op, int nv, ptrdiff_t cnt, ptrdiff_t n,
+                                      const AG_T *a, ptrdiff_t sa, const AG_T *b, ptrdiff_t sb,
+                                      AG_T *o, ptrdiff_t so)
+{
+    vec hi[AG_SM_NV], lo[AG_SM_NV];
+    for (int j = 0; j < nv; j++) hi[j] = lo[j] = AG_C(0);
+    for (ptrdiff_t k = 0; k < n; k++)
+        for (int j = 0; j < nv; j++) {
+            vec va = AG_FN(sm_ld_)(a + k * sa + j * VLANES, AG_SM_CNT(j)), pl = AG_C(0);
+            if (op == AG_SOFTMAX_BACKWARD) {
+                vec vb = AG_FN(sm_ld_)(b + k * sb + j * VLANES, AG_SM_CNT(j)), p = v_mul(va, vb);
+                pl = v_fms(va, vb, p);
+                va = p;
+            }
+            AG_FN(sm_add_)(&hi[j], &lo[j], va, pl);
+        }
+    for (int j = 0; j < nv; j++) AG_FN(sm_renorm_)(&hi[j], &lo[j]);
+    for (ptrdiff_t k = 0; k < n; k++)
+        for (int j = 0; j < nv; j++) {
+            vec va = AG_FN(sm_ld_)(a + k * sa + j * VLANES, AG_SM_CNT(j));
+            vec vb = AG_FN(sm_ld_)(b + k * sb + j * VLANES, AG_SM_CNT(j));
+            AG_FN(sm_st_)(o + k * so + j * VLANES, AG_SM_CNT(j), AG_FN(sm_map_)(op, va, vb, hi[j], lo[j]));
+        }
+}
+#undef AG_SM_CNT
+
+/* Full blocks of AG_SM_W columns with constant nv (kept in registers), then the rest
+ * one vector at a time. */
+static void AG_FN(k_sm_col_forward)(int op, ptrdiff_t n, ptrdiff_t ncols, const void *px,
+                                    ptrdiff_t sx, void *py, ptrdiff_t sy)
+{
+    const AG_T *x = (const AG_T *)px;
+    AG_T *y = (AG_T *)py;
+    ptrdiff_t c = 0;                  /* logsumexp: y is one row of ncols, y + c is right too */
+    for (; c + AG_SM_W <= ncols; c += AG_SM_W)
+        switch (op) {
+        case AG_SOFTMAX: AG_FN(sm_col_fwd_)(AG_SOFTMAX, AG_SM_NV, VLANES, n, x + c, sx, y + c, sy); break;
+        case AG_LOG_SOFTMAX: AG_FN(sm_col_fwd_)(AG_LOG_SOFTMAX, AG_SM_NV, VLANES, n, x + c, sx, y + c, sy); break;
+        default: AG_FN(sm_col_fwd_)(AG_LOGSUMEXP, AG_SM_NV, VLANES, n, x + c, sx, y + c, sy); break;
+        }
+    for (; c < ncols; c += VLANES) {
+        ptrdiff_t cnt = ncols - c < VLANES ? ncols - c : VLANES;
+        AG_FN(sm_col_fwd_)(op, 1, cnt, n, x + c, sx, y + c, sy);
+    }
+}
+
+static void AG_FN(k_sm_col_backward)(int op, ptrdiff_t n, ptrdiff_t ncols, const void *pa,
+                                     ptrdiff_t sa, const void *pb, ptrdiff_t sb, void *po,
+                                     ptrdiff_t so)
+{
+    const AG_T *a = (const AG_T *)pa, *b = (const AG_T *)pb;
+    AG_T *o = (AG_T *)po;
+    ptrdiff_t c = 0;
+    for (; c + AG_SM_W <= ncols; c += AG_SM_W)
+        if (op == AG_SOFTMAX_BACKWARD)
+            AG_FN(sm_col_bwd_)(AG_SOFTMAX_BACKWARD, AG_SM_NV, VLANES, n, a + c, sa, b + c, sb, o + c, so);
+        else
+            AG_FN(sm_col_bwd_)(AG_LOG_SOFTMAX_BACKWARD, AG_SM_NV, VLANES, n, a + c, sa, b + c, sb, o + c, so);
+    for (; c < ncols; c += VLANES) {
+        ptrdiff_t cnt = ncols - c < VLANES ? ncols - c : VLANES;
+        AG_FN(sm_col_bwd_)(op, 1, cnt, n, a + c, sa, b + c, sb, o + c, so);
+    }
+}
