@@ -7,6 +7,7 @@
 #define AG_SFX f32
 #define AG_IS_F32 1
 #include "../loops/kernels_body.h"
+#include "../loops/losses_body.h"
 #undef AG_T
 #undef AG_SFX
 #undef AG_IS_F32
@@ -15,6 +16,7 @@
 #define AG_SFX f64
 #define AG_IS_F32 0
 #include "../loops/kernels_body.h"
+#include "../loops/losses_body.h"
 #undef AG_T
 #undef AG_SFX
 #undef AG_IS_F32
@@ -31,5 +33,10 @@ const ag_kernel_table AG_CAT(ag_kernels_, AG_ISA) = {
     {
 #include "../gen/ops.inc"
     },
+    /* losses (loops/losses_body.h) */
+    .ce_rows = { k_ce_rows_f32, k_ce_rows_f64 },
+    .ce_cols = { k_ce_cols_f32, k_ce_cols_f64 },
+    .bce_logits = { k_bce_logits_f32, k_bce_logits_f64 },
+    .mse = { k_mse_f32, k_mse_f64 },
 };
 #undef AG_OP
