@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include "ag_kernels.h"
 #include "ag_parallel.h"
+#include "ag_losses.h"
 
 #ifdef __cplusplus
 extern "C" {
