@@ -5,6 +5,7 @@ from . import ufuncs
 from ._activations import FUNCTIONS as _FUNCTIONS, ActivationFunctions, activations
 from ._config import config, show_config
 from ._threads import get_num_threads, num_threads, set_num_threads
+from ._losses import *  # noqa: F401,F403  cross_entropy, bce with logits, mse (+ _backward, _with_grad)
 
 globals().update(_FUNCTIONS)
 

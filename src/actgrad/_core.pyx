@@ -126,3 +126,4 @@ def set_isa(str name):
         raise ValueError(f"unknown SIMD path {name!r}; expected one of {ISAS}")
     if rc == -2:
         raise ValueError(f"this machine cannot run the {name!r} SIMD path")
+include "_losses.pxi"
