@@ -99,6 +99,17 @@ static void ce_block(ce_job *j, ptrdiff_t k, ptrdiff_t n, ag_ce_block *b, void *
     if (g) copy2d(j->f32, n, a->C, g, j->si, j->sc, gb, j->pss, j->pcs);
 }
 
+/* Adds the losses of samples [k, k + n), in order, to their chunks' partial sums. */
+static void ce_add_partials(ce_job *j, ptrdiff_t k, ptrdiff_t n, const void *loss)
+{
+    for (ptrdiff_t i = 0; i < n;) {
+        const ptrdiff_t c = (k + i) / j->chunk, stop = min2(n, (c + 1) * j->chunk - k);
+        double sum = j->partial[c];
+        for (; i < stop; i++) sum += get(loss, i, j->f32);
+        j->partial[c] = sum;
+    }
+}
+
 static void ce_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
 {
     ce_job *j = (ce_job *)ctx;
@@ -126,10 +137,9 @@ static void ce_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
             put(scale, i, j->f32, a->grads ? j->scale * get(a->grads, o * j->go + (s0 + i) * j->gi, j->f32)
                                            : j->scale);
         ce_block(j, k, n, &b, buf[0], buf[1], buf[2]);
-        for (ptrdiff_t i = 0; i < n && j->want_loss; i++) {
-            if (j->partial) j->partial[(k + i) / j->chunk] += get(loss, i, j->f32);
-            else put(a->loss, o * j->lo + (s0 + i) * j->li, j->f32, get(loss, i, j->f32));
-        }
+        if (j->partial) ce_add_partials(j, k, n, loss);
+        for (ptrdiff_t i = 0; i < n && j->want_loss && !j->partial; i++)
+            put(a->loss, o * j->lo + (s0 + i) * j->li, j->f32, get(loss, i, j->f32));
         k += n;
     }
     free(heap);
