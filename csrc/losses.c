@@ -31,7 +31,7 @@
 #define CE_GRAIN_ELEMS (1 << 15)  /* logits per thread range, at least */
 #define CE_CHUNK_ELEMS 4096       /* logits per partial sum (about) */
 #define PT_CHUNK 4096             /* elements per partial sum of BCE/MSE */
-#define PT_RUN 1024               /* elements per kernel call (float lanes sum at most this) */
+#define PT_RUN 256                /* elements per kernel call: a float lane sums at most 32 */
 
 enum { ROWS, COLS, PACK };
 
@@ -161,7 +161,7 @@ static int ce_check(const ag_ce_args *a, const ce_job *j, ptrdiff_t outer, doubl
     return AG_LOSS_OK;
 }
 
-int ag_cross_entropy(const ag_ce_args *a, double *total, int64_t *bad_target)
+static int cross_entropy(const ag_ce_args *a, double *total, int64_t *bad_target)
 {
     ce_job j;
     memset(&j, 0, sizeof j);
@@ -215,8 +215,6 @@ int ag_cross_entropy(const ag_ce_args *a, double *total, int64_t *bad_target)
     }
     j.want_loss = j.partial != NULL || (a->reduction == AG_REDUCE_NONE && a->loss != NULL);
 
-    fexcept_t flags;
-    fegetexceptflag(&flags, FE_ALL_EXCEPT);
     if (C > 0) {
         const ptrdiff_t grain = C < CE_GRAIN_ELEMS ? CE_GRAIN_ELEMS / C : 1;
         ag_parallel_for(S, grain, j.chunk, ce_range, &j);
@@ -228,9 +226,19 @@ int ag_cross_entropy(const ag_ce_args *a, double *total, int64_t *bad_target)
         for (ptrdiff_t c = 0; j.partial && c < nchunks; c++) sum += j.partial[c];
         *total = a->reduction == AG_REDUCE_MEAN ? sum / den : sum;
     }
-    fesetexceptflag(&flags, FE_ALL_EXCEPT);
     if (j.partial != small) free(j.partial);
     return j.nomem ? AG_LOSS_NOMEM : AG_LOSS_OK;
+}
+
+/* The kernels may raise flags in lanes whose results are discarded, and 0/0 is the
+ * mean of nothing: callers see their own flags unchanged. */
+int ag_cross_entropy(const ag_ce_args *a, double *total, int64_t *bad_target)
+{
+    fexcept_t flags;
+    fegetexceptflag(&flags, FE_ALL_EXCEPT);
+    int rc = cross_entropy(a, total, bad_target);
+    fesetexceptflag(&flags, FE_ALL_EXCEPT);
+    return rc;
 }
 
 /* ---- elementwise losses ---- */
@@ -300,25 +308,30 @@ static int pointwise(const ag_pointwise_args *a, double *total, ag_pointwise_fn 
         j.partial = nchunks <= 64 ? small : malloc((size_t)nchunks * sizeof(double));
         if (!j.partial) return AG_LOSS_NOMEM;
     }
-    fexcept_t flags;
-    fegetexceptflag(&flags, FE_ALL_EXCEPT);
     ag_parallel_for(a->n, grain, PT_CHUNK, pt_range, &j);
     if (total) {
         double sum = 0;
         for (ptrdiff_t c = 0; j.partial && c < nchunks; c++) sum += j.partial[c];
         *total = a->reduction == AG_REDUCE_MEAN ? sum / (double)a->n : sum;
     }
-    fesetexceptflag(&flags, FE_ALL_EXCEPT);
     if (j.partial != small) free(j.partial);
     return AG_LOSS_OK;
 }
 
 int ag_bce_with_logits(const ag_pointwise_args *a, double *total)
 {
-    return pointwise(a, total, ag_kernels()->bce_logits[!a->f32], 1.0, 1 << 14);
+    fexcept_t flags;
+    fegetexceptflag(&flags, FE_ALL_EXCEPT);
+    int rc = pointwise(a, total, ag_kernels()->bce_logits[!a->f32], 1.0, 1 << 14);
+    fesetexceptflag(&flags, FE_ALL_EXCEPT);
+    return rc;
 }
 
 int ag_mse(const ag_pointwise_args *a, double *total)
 {
-    return pointwise(a, total, ag_kernels()->mse[!a->f32], 2.0, 1 << 16);
+    fexcept_t flags;
+    fegetexceptflag(&flags, FE_ALL_EXCEPT);
+    int rc = pointwise(a, total, ag_kernels()->mse[!a->f32], 2.0, 1 << 16);
+    fesetexceptflag(&flags, FE_ALL_EXCEPT);
+    return rc;
 }
