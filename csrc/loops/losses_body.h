@@ -24,6 +24,7 @@
  *     d/dx = w (lw sigmoid(x) - pw t), sigmoid(x) = 1/(1 + e) (x >= 0), e/(1 + e) (x < 0);
  *   MSE: loss = (x - t)^2, d/dx = 2 (x - t) (the 2 is in the driver's scale). */
 #include "../vmath/exp.h"
+#include "../vmath/exp_le0.h"
 #include "../vmath/log1p.h"
 
 /* 0, 1, 2, ...: lane indices for the mask of a vector's first r lanes. */
@@ -64,7 +65,7 @@ static inline void AG_FN(ce_row_pass2_)(const ag_ce_block *b, const AG_T *x, con
     const AG_T *w = (const AG_T *)b->w;
     vec zero = AG_C(0);
     vec z = v_sub(AG_FN(ls_ld_)(x + c, r), m);
-    vec e = AG_FN(ag_exp)(z);
+    vec e = AG_FN(ag_exp_le0)(z);
     vmask live = AG_FN(ls_first_)(r);
     if (masked) {
         e = v_select(live, e, zero);
@@ -120,7 +121,10 @@ static void AG_FN(k_ce_rows)(const ag_ce_block *b)
         const AG_T zy = y >= 0 ? x[y] - m : 0, wy = y >= 0 && w ? w[y] : 1;
         /* pass 2 */
         vec s = AG_C(0), A = AG_C(0), lin = AG_C(0);
-        for (c = 0; c < cv; c += VLANES) AG_FN(ce_row_pass2_)(b, x, q, g, c, VLANES, 0, v_set1(m), &s, &A, &lin);
+        for (c = 0; c < cv; c += VLANES) {
+            __builtin_prefetch(x + b->ss + c);  /* the next row, while this one computes */
+            AG_FN(ce_row_pass2_)(b, x, q, g, c, VLANES, 0, v_set1(m), &s, &A, &lin);
+        }
         if (ct) AG_FN(ce_row_pass2_)(b, x, q, g, c, ct, 1, v_set1(m), &s, &A, &lin);
         s_[i] = v_hsum(s);
         if (q) {
@@ -181,7 +185,7 @@ static void AG_FN(k_ce_cols)(const ag_ce_block *b)
         vec s = zero, A = zero, lin = zero;
         for (ptrdiff_t c = 0; c < C; c++) {
             vec z = v_sub(AG_FN(ls_ld_)(x + c * cs, r), m);
-            vec e = AG_FN(ag_exp)(z);
+            vec e = AG_FN(ag_exp_le0)(z);
             if (g) AG_FN(ls_st_)(g + c * cs, r, e);
             s = v_add(s, e);
             if (q) {
@@ -241,7 +245,7 @@ static double AG_FN(k_bce_logits)(const ag_pointwise_run *a)
         vec wv = AG_FN(ls_opt_)(w, a->ws, i, r, one);
         vec pwv = AG_FN(ls_opt_)(pw, a->pws, i, r, one);
         vec lw = v_fma(v_sub(pwv, one), tv, one);                 /* 1 + (pw - 1) t */
-        vec e = AG_FN(ag_exp)(v_neg(v_abs(xv)));                 /* e^-|x| in [0, 1] */
+        vec e = AG_FN(ag_exp_le0)(v_neg(v_abs(xv)));             /* e^-|x| in [0, 1] */
         if (want_loss) {
             vec sp = v_add(v_max(zero, v_neg(xv)), AG_FN(ag_log1p)(e));  /* softplus(-x); NaN kept */
             vec L = v_mul(wv, v_fma(v_sub(one, tv), xv, v_mul(lw, sp)));

@@ -17,6 +17,51 @@
 #include "../include/actgrad.h"
 #include "testutil.h"
 
+/* ag_exp_le0 of both dtypes on the scalar shim, for its accuracy test. */
+#include "../simd/scalar.h"
+#include "../simd/generic.h"
+#define AG_T float
+#define AG_SFX f32
+#define AG_IS_F32 1
+#include "../vmath/exp_le0.h"
+#undef AG_T
+#undef AG_SFX
+#undef AG_IS_F32
+#define AG_T double
+#define AG_SFX f64
+#define AG_IS_F32 0
+#include "../vmath/exp_le0.h"
+#undef AG_T
+#undef AG_SFX
+#undef AG_IS_F32
+
+/* Error of y in ULPs of the exact r (subnormal ULP below the normal range). */
+static double ulp_err(double y, long double r, int f32)
+{
+    int e;
+    frexpl(r, &e);
+    const int emin = f32 ? -125 : -1021, mant = f32 ? 24 : 53;
+    return (double)(fabsl((long double)y - r) / ldexpl(1.0L, (e < emin ? emin : e) - mant));
+}
+
+static void test_exp_le0(void)
+{
+    double worst[2] = { 0, 0 };
+    int special = 1;
+    for (int i = 0; i < 400000; i++) {
+        double z = i < 200000 ? -urand() * 110 : -urand() * 760;  /* f32 range, then f64 range */
+        float zf = (float)z;
+        if (i < 200000) worst[0] = fmax(worst[0], ulp_err(ag_exp_le0_f32(zf), expl((long double)zf), 1));
+        worst[1] = fmax(worst[1], ulp_err(ag_exp_le0_f64(z), expl((long double)z), 0));
+    }
+    special &= ag_exp_le0_f32(0.0f) == 1.0f && ag_exp_le0_f64(-0.0) == 1.0;
+    special &= ag_exp_le0_f32(-INFINITY) == 0.0f && ag_exp_le0_f64(-INFINITY) == 0.0;
+    special &= isnan(ag_exp_le0_f32(NAN)) && isnan(ag_exp_le0_f64(NAN));
+    printf("ag_exp_le0: max error %.3f ULP (f32), %.3f ULP (f64)\n", worst[0], worst[1]);
+    check(worst[0] <= 1.0 && worst[1] <= 1.0, "ag_exp_le0 within 1 ULP over [-110, 0] / [-760, 0]");
+    check(special, "ag_exp_le0(+-0) = 1, (-inf) = 0, NaN -> NaN");
+}
+
 static double getv(const void *p, ptrdiff_t i, int f32) { return f32 ? ((const float *)p)[i] : ((const double *)p)[i]; }
 static void setv(void *p, ptrdiff_t i, int f32, double v)
 {
@@ -294,6 +339,33 @@ static void test_ce_threads(void)
     ag_set_num_threads(ag_default_num_threads());
 }
 
+/* A gradient larger than CE_STREAM_BYTES is streamed out of a tile buffer: the same
+ * bits as two halves computed without streaming. */
+static void test_ce_stream(void)
+{
+    enum { O = 2200, C = 1000 };   /* 8.8 MB of float gradient */
+    float *x = malloc(sizeof(float) * O * C), *g = malloc(sizeof(float) * O * C), *h = malloc(sizeof(float) * O * C);
+    float *l1 = malloc(sizeof(float) * O), *l2 = malloc(sizeof(float) * O);
+    int64_t *y = malloc(8 * O);
+    for (ptrdiff_t i = 0; i < (ptrdiff_t)O * C; i++) x[i] = (float)((urand() - 0.5) * 12);
+    for (int s = 0; s < O; s++) y[s] = (int64_t)(rng() % C);
+    ag_ce_args a;
+    memset(&a, 0, sizeof a);
+    a.f32 = 1; a.outer = O; a.C = C; a.inner = 1; a.x = x; a.xs[0] = C; a.xs[1] = 1; a.xs[2] = 1;
+    a.target = y; a.ts[0] = 1; a.ignore_index = -100; a.label_smoothing = 0.1;
+    a.reduction = AG_REDUCE_NONE; a.grad = 1; a.loss = l1; a.ls[0] = 1; a.dx = g;
+    int64_t bad;
+    ag_cross_entropy(&a, NULL, &bad);
+    for (int half = 0; half < 2; half++) {
+        a.outer = O / 2;
+        a.x = x + half * (O / 2) * C; a.target = y + half * (O / 2);
+        a.loss = l2 + half * (O / 2); a.dx = h + half * (O / 2) * C;
+        ag_cross_entropy(&a, NULL, &bad);
+    }
+    check(same(g, h, (ptrdiff_t)O * C, 1) && same(l1, l2, O, 1), "a streamed gradient equals the cached one");
+    free(x); free(g); free(h); free(l1); free(l2); free(y);
+}
+
 /* ---- BCE with logits, MSE ---- */
 
 /* The losses and gradients, and the sizes of the terms each is a sum of (ls, gs): the
@@ -436,8 +508,10 @@ int main(void)
         test_ce_reference(isas[i]);
         test_pointwise(isas[i]);
     }
+    test_exp_le0();
     test_ce_targets();
     test_ce_threads();
+    test_ce_stream();
     test_pointwise_threads();
     printf("test_losses: %d passed, %d failed\n", passed, failed);
     return failed != 0;
