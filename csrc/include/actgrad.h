@@ -10,6 +10,7 @@
 #include "ag_kernels.h"
 #include "ag_parallel.h"
 #include "ag_softmax.h"
+#include "ag_losses.h"
 
 #ifdef __cplusplus
 extern "C" {

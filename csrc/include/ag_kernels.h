@@ -60,11 +60,60 @@ typedef struct {
     void (*col_backward)(int op, ptrdiff_t n, ptrdiff_t ncols, const void *a, ptrdiff_t sa,
                          const void *b, ptrdiff_t sb, void *out, ptrdiff_t so);
 } ag_softmax_kernels;
+/* ---- Loss kernels (csrc/loops/losses_body.h, driven by csrc/losses.c) ----
+ * Pointers to data are float (table index 0) or double (index 1) arrays; strides
+ * and counts are in elements. */
+
+/* A block of cross-entropy samples.  Sample i's loss, with z = x - max(x) over
+ * its classes, s = sum_c e^z_c, smoothed target q'_c = on q_c + off and class
+ * weights w_c:
+ *     loss_i = sum_c w_c q'_c (log s - z_c) = A log s - sum_c w_c q'_c z_c,
+ *     A = sum_c w_c q'_c,
+ *     d loss_i / d x_c = scale_i (A e^z_c / s - w_c q'_c),
+ * where q is the one-hot row of the class index y_i, or a row of probabilities.
+ * An ignored sample (y_i < 0) has loss 0 and gradient 0. */
+#define AG_CE_BLOCK 64     /* the most samples in one ag_ce_block */
+
+typedef struct {
+    ptrdiff_t n, C;       /* samples (n <= AG_CE_BLOCK), classes */
+    const void *x;        /* logits: class c of sample i at x[i*ss + c*cs] */
+    const void *q;        /* probability targets laid out like x, or NULL (index targets) */
+    void *g;              /* d loss / d logits laid out like x (may be x), or NULL */
+    ptrdiff_t ss, cs;     /* ce_rows needs cs == 1, ce_cols ss == 1 */
+    const void *w;        /* C class weights, or NULL (all 1) */
+    double on, off;       /* 1 - label_smoothing, label_smoothing / C */
+    double wsum;          /* sum of the weights (C when w is NULL) */
+    const ptrdiff_t *y;   /* index targets: n classes in [0, C), or -1 (ignored) */
+    const void *scale;    /* n gradient multipliers (read when g is not NULL) */
+    void *loss;           /* n per-sample losses, or NULL (not computed) */
+} ag_ce_block;
+
+typedef void (*ag_ce_fn)(const ag_ce_block *b);
+
+/* A contiguous run of an elementwise loss (BCE with logits, MSE). */
+typedef struct {
+    ptrdiff_t n;
+    const void *x, *t;       /* n logits (predictions) and targets */
+    const void *w, *pw, *g;  /* weight, pos_weight, upstream gradient: NULL (absent), or */
+    ptrdiff_t ws, pws, gs;   /* n values (step 1) or one value for all (step 0) */
+    double scale;            /* gradient multiplier: dx = scale * g * d loss/dx (g = 1 if NULL) */
+    void *loss;              /* n losses, or NULL */
+    void *dx;                /* n gradients, or NULL */
+    int want_sum;            /* return the sum of the losses (else 0) */
+} ag_pointwise_run;
+
+typedef double (*ag_pointwise_fn)(const ag_pointwise_run *r);
 
 typedef struct {
     const char *isa;
     ag_kernel_fn elementwise[AG_NOPS][AG_NCALLS][2];   /* NULL where a call does not exist */
     ag_softmax_kernels softmax[2];                     /* [0] float, [1] double */
+
+    /* ---- losses (csrc/loops/losses_body.h), [0] float, [1] double ---- */
+    ag_ce_fn ce_rows[2];        /* vectors along each sample's classes (cs == 1) */
+    ag_ce_fn ce_cols[2];        /* vectors across samples (ss == 1), loops over classes */
+    ag_pointwise_fn bce_logits[2];
+    ag_pointwise_fn mse[2];
 } ag_kernel_table;
 
 extern const ag_kernel_table ag_kernels_scalar;

@@ -8,6 +8,7 @@
 #define AG_IS_F32 1
 #include "../loops/kernels_body.h"
 #include "../loops/softmax_body.h"
+#include "../loops/losses_body.h"
 #undef AG_T
 #undef AG_SFX
 #undef AG_IS_F32
@@ -17,6 +18,7 @@
 #define AG_IS_F32 0
 #include "../loops/kernels_body.h"
 #include "../loops/softmax_body.h"
+#include "../loops/losses_body.h"
 #undef AG_T
 #undef AG_SFX
 #undef AG_IS_F32
@@ -36,6 +38,11 @@ const ag_kernel_table AG_CAT(ag_kernels_, AG_ISA) = {
 #include "../gen/ops.inc"
     },
     { AG_SM_KERNELS(f32), AG_SM_KERNELS(f64) },
+    /* losses (loops/losses_body.h) */
+    .ce_rows = { k_ce_rows_f32, k_ce_rows_f64 },
+    .ce_cols = { k_ce_cols_f32, k_ce_cols_f64 },
+    .bce_logits = { k_bce_logits_f32, k_bce_logits_f64 },
+    .mse = { k_mse_f32, k_mse_f64 },
 };
 #undef AG_OP
 #undef AG_SM_KERNELS

@@ -129,3 +129,4 @@ def set_isa(str name):
 
 
 include "_softmax.pxi"  # the softmax family
+include "_losses.pxi"  # the losses

@@ -1,0 +1,280 @@
+/* Loss kernels for the current AG_T / AG_SFX (included twice by each
+ * csrc/isa/kernels_<isa>.c, through isa/kernels_table.h).  The contracts are in
+ * include/ag_kernels.h; docs/losses.md derives the formulas.
+ *
+ * Cross-entropy of one sample (classes c, logits x, m = max x, z = x - m):
+ *   log_softmax(x)_c = z_c - log s,  s = sum_c e^z_c >= 1  (e^0 = 1 at the max),
+ *   so loss = sum_c w_c q'_c (log s - z_c) = A log s - sum_c w_c q'_c z_c with
+ *   both terms >= 0 for w, q' >= 0 (no cancellation, unlike A lse - sum w q' x);
+ *   log s = log1p(s - 1) with s - 1 exact for s >= 1.
+ *   Gradient: d log s / d x_c = e^z_c / s = softmax_c, hence
+ *   d loss / d x_c = A softmax_c - w_c q'_c (times the upstream scale).
+ * Pass 1 finds m, pass 2 computes e^z once (stored in g as scratch) and the
+ * sums, pass 3 turns the stored e^z into the gradient: the logits are read from
+ * memory once per sample (a row or tile stays in cache between the passes) and
+ * the gradient written once; softmax is never a separate array.
+ * For index targets q' = on [c == y] + off, so A = on w_y + off sum(w) and
+ * sum w q' z = on w_y z_y + off sum_c w_c z_c (the second sum only when off != 0,
+ * so that a -inf logit does not meet a zero target as 0 * -inf); the gradient
+ * is A softmax_c - off w_c, then on w_y is subtracted at c = y.
+ *
+ * Elementwise losses (x logits/predictions, t targets):
+ *   BCE with logits, lw = 1 + (pw - 1) t, e = e^-|x| in (0, 1]:
+ *     loss = w ((1 - t) x + lw softplus(-x)), softplus(-x) = max(-x, 0) + log1p(e);
+ *     d/dx = w (lw sigmoid(x) - pw t), sigmoid(x) = 1/(1 + e) (x >= 0), e/(1 + e) (x < 0);
+ *   MSE: loss = (x - t)^2, d/dx = 2 (x - t) (the 2 is in the driver's scale). */
+#include "../vmath/exp.h"
+#include "../vmath/exp_le0.h"
+#include "../vmath/log1p.h"
+
+/* 0, 1, 2, ...: lane indices for the mask of a vector's first r lanes. */
+static const AG_T AG_FN(ls_iota_)[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+
+static inline vmask AG_FN(ls_first_)(ptrdiff_t r)
+{
+    return v_lt(v_load(AG_FN(ls_iota_)), v_set1((AG_T)r));
+}
+
+/* The first min(r, VLANES) elements at p (others 0) / store them. */
+static inline vec AG_FN(ls_ld_)(const AG_T *p, ptrdiff_t r)
+{
+    return r >= VLANES ? v_load(p) : v_load_tail(p, r);
+}
+
+static inline void AG_FN(ls_st_)(AG_T *p, ptrdiff_t r, vec a)
+{
+    if (r >= VLANES) v_store(p, a);
+    else v_store_tail(p, r, a);
+}
+
+/* log of s >= 1 (log1p(s - 1), s - 1 exact): for log of a softmax denominator. */
+static inline vec AG_FN(ls_log_sum_)(vec s)
+{
+    return AG_FN(ag_log1p)(v_sub(s, AG_C(1)));
+}
+
+/* ---- cross-entropy, vectors along a row (cs == 1) ---- */
+
+/* Pass 2 of ce_rows on classes [c, c + r): e = e^(x - m) (stored in g), *s += e,
+ * and the target sums (*A, *lin; see the top of the file).  `masked` (r < VLANES)
+ * zeroes the contributions of the lanes past r. */
+static inline void AG_FN(ce_row_pass2_)(const ag_ce_block *b, const AG_T *x, const AG_T *q, AG_T *g,
+                                        ptrdiff_t c, ptrdiff_t r, int masked, vec m,
+                                        vec *s, vec *A, vec *lin)
+{
+    const AG_T *w = (const AG_T *)b->w;
+    vec zero = AG_C(0);
+    vec z = v_sub(AG_FN(ls_ld_)(x + c, r), m);
+    vec e = AG_FN(ag_exp_le0)(z);
+    vmask live = AG_FN(ls_first_)(r);
+    if (masked) {
+        e = v_select(live, e, zero);
+        z = v_select(live, z, zero);
+    }
+    if (g) AG_FN(ls_st_)(g + c, r, e);
+    *s = v_add(*s, e);
+    if (q) {
+        vec wq = v_fma(AG_FN(ls_ld_)(q + c, r), AG_C(b->on), AG_C(b->off));
+        if (w) wq = v_mul(wq, AG_FN(ls_ld_)(w + c, r));
+        if (masked) wq = v_select(live, wq, zero);
+        *A = v_add(*A, wq);
+        *lin = v_fma(wq, z, *lin);
+    } else if (b->off != 0) {
+        *lin = w ? v_fma(AG_FN(ls_ld_)(w + c, r), z, *lin) : v_add(*lin, z);
+    }
+}
+
+/* Pass 3 of ce_rows on classes [c, c + r): g = k e - sc w q'  (q' = on q + off,
+ * or off for index targets, whose c == y term the caller subtracts). */
+static inline void AG_FN(ce_row_pass3_)(const ag_ce_block *b, const AG_T *q, AG_T *g, ptrdiff_t c,
+                                        ptrdiff_t r, vec k, vec son, vec soff)
+{
+    const AG_T *w = (const AG_T *)b->w;
+    vec t = q ? v_fma(AG_FN(ls_ld_)(q + c, r), son, soff) : soff;
+    if (w) t = v_mul(t, AG_FN(ls_ld_)(w + c, r));
+    AG_FN(ls_st_)(g + c, r, v_fms(k, AG_FN(ls_ld_)(g + c, r), t));
+}
+
+static void AG_FN(k_ce_rows)(const ag_ce_block *b)
+{
+    const ptrdiff_t C = b->C, cv = C - C % VLANES, ct = C - cv;  /* full vectors, tail */
+    const AG_T *w = (const AG_T *)b->w;
+    const AG_T on = (AG_T)b->on, off = (AG_T)b->off, wsum = (AG_T)b->wsum;
+    AG_T s_[AG_CE_BLOCK], A_[AG_CE_BLOCK], lin_[AG_CE_BLOCK];
+    for (ptrdiff_t i = 0; i < b->n; i++) {
+        const AG_T *x = (const AG_T *)b->x + i * b->ss;
+        const AG_T *q = b->q ? (const AG_T *)b->q + i * b->ss : NULL;
+        AG_T *g = b->g ? (AG_T *)b->g + i * b->ss : NULL;
+        ptrdiff_t y = b->y ? b->y[i] : -1;
+        if (b->y && y < 0) {                      /* ignored: loss 0, gradient 0 */
+            s_[i] = 1; A_[i] = 0; lin_[i] = 0;
+            for (ptrdiff_t c = 0; g && c < C; c += VLANES) AG_FN(ls_st_)(g + c, C - c, AG_C(0));
+            continue;
+        }
+        /* pass 1: the max (tail lanes -inf) */
+        vec mv = AG_C(-INFINITY);
+        ptrdiff_t c = 0;
+        for (; c < cv; c += VLANES) mv = v_max(mv, v_load(x + c));
+        if (ct) mv = v_max(mv, v_select(AG_FN(ls_first_)(ct), v_load_tail(x + c, ct), AG_C(-INFINITY)));
+        const AG_T m = v_hmax(mv);
+        /* the target's logit, read before pass 2 (g may be x) */
+        const AG_T zy = y >= 0 ? x[y] - m : 0, wy = y >= 0 && w ? w[y] : 1;
+        /* pass 2 */
+        vec s = AG_C(0), A = AG_C(0), lin = AG_C(0);
+        for (c = 0; c < cv; c += VLANES) {
+            __builtin_prefetch(x + b->ss + c);  /* the next row, while this one computes */
+            AG_FN(ce_row_pass2_)(b, x, q, g, c, VLANES, 0, v_set1(m), &s, &A, &lin);
+        }
+        if (ct) AG_FN(ce_row_pass2_)(b, x, q, g, c, ct, 1, v_set1(m), &s, &A, &lin);
+        s_[i] = v_hsum(s);
+        if (q) {
+            A_[i] = v_hsum(A);
+            lin_[i] = v_hsum(lin);
+        } else {
+            A_[i] = on * wy + off * wsum;
+            lin_[i] = on * wy * zy + (off != 0 ? off * v_hsum(lin) : 0);
+        }
+        if (!g) continue;
+        /* pass 3 */
+        const AG_T sc = ((const AG_T *)b->scale)[i];
+        const vec k = v_set1(sc * A_[i] / s_[i]), son = v_set1(sc * on), soff = v_set1(sc * off);
+        for (c = 0; c < C; c += VLANES) AG_FN(ce_row_pass3_)(b, q, g, c, C - c, k, son, soff);
+        if (y >= 0) g[y] -= sc * on * wy;
+    }
+    if (!b->loss) return;
+    for (ptrdiff_t i = 0; i < b->n; i += VLANES) {  /* loss = A log s - lin, VLANES samples at once */
+        const ptrdiff_t r = b->n - i;
+        vec L = v_fms(AG_FN(ls_ld_)(A_ + i, r), AG_FN(ls_log_sum_)(AG_FN(ls_ld_)(s_ + i, r)),
+                      AG_FN(ls_ld_)(lin_ + i, r));
+        AG_FN(ls_st_)((AG_T *)b->loss + i, r, L);
+    }
+}
+
+/* ---- cross-entropy, vectors across samples (ss == 1): lane l is sample i + l ---- */
+
+static void AG_FN(k_ce_cols)(const ag_ce_block *b)
+{
+    const ptrdiff_t C = b->C, cs = b->cs;
+    const AG_T *w = (const AG_T *)b->w;
+    const vec on = AG_C(b->on), off = AG_C(b->off), zero = AG_C(0);
+    AG_T mb[VLANES], zyb[VLANES], wyb[VLANES] = { 0 }, liveb[VLANES] = { 0 }, scb[VLANES];
+    for (ptrdiff_t i = 0; i < b->n; i += VLANES) {
+        const ptrdiff_t r = b->n - i;
+        const AG_T *x = (const AG_T *)b->x + i;
+        const AG_T *q = b->q ? (const AG_T *)b->q + i : NULL;
+        AG_T *g = b->g ? (AG_T *)b->g + i : NULL;
+        /* pass 1: the max of each lane's column */
+        vec m = AG_C(-INFINITY);
+        for (ptrdiff_t c = 0; c < C; c++) m = v_max(m, AG_FN(ls_ld_)(x + c * cs, r));
+        /* each lane's target logit, read before pass 2 (g may be x) */
+        vmask live = AG_FN(ls_first_)(r);
+        vec zy = zero, wy = zero;
+        if (b->y) {
+            v_store(mb, m);
+            for (int l = 0; l < VLANES; l++) {
+                ptrdiff_t y = l < r ? b->y[i + l] : -1;
+                liveb[l] = y >= 0;
+                zyb[l] = y >= 0 ? x[y * cs + l] - mb[l] : 0;
+                wyb[l] = y >= 0 ? (w ? w[y] : 1) : 0;
+            }
+            live = v_gt(v_load(liveb), zero);
+            zy = v_load(zyb);
+            wy = v_load(wyb);
+        }
+        /* pass 2 */
+        vec s = zero, A = zero, lin = zero;
+        for (ptrdiff_t c = 0; c < C; c++) {
+            vec z = v_sub(AG_FN(ls_ld_)(x + c * cs, r), m);
+            vec e = AG_FN(ag_exp_le0)(z);
+            if (g) AG_FN(ls_st_)(g + c * cs, r, e);
+            s = v_add(s, e);
+            if (q) {
+                vec wq = v_fma(AG_FN(ls_ld_)(q + c * cs, r), on, off);
+                if (w) wq = v_mul(wq, v_set1(w[c]));
+                A = v_add(A, wq);
+                lin = v_fma(wq, z, lin);
+            } else if (b->off != 0) {
+                lin = w ? v_fma(v_set1(w[c]), z, lin) : v_add(lin, z);
+            }
+        }
+        if (!q) {
+            A = v_fma(on, wy, v_mul(off, AG_C(b->wsum)));
+            lin = b->off != 0 ? v_fma(v_mul(on, wy), zy, v_mul(off, lin)) : v_mul(v_mul(on, wy), zy);
+        }
+        if (b->loss) {
+            vec L = v_fms(A, AG_FN(ls_log_sum_)(s), lin);
+            AG_FN(ls_st_)((AG_T *)b->loss + i, r, v_select(live, L, zero));
+        }
+        if (!g) continue;
+        /* pass 3 */
+        const vec sc = AG_FN(ls_ld_)((const AG_T *)b->scale + i, r);
+        const vec k = v_div(v_mul(sc, A), s), son = v_mul(sc, on), soff = v_mul(sc, off);
+        for (ptrdiff_t c = 0; c < C; c++) {
+            vec t = q ? v_fma(AG_FN(ls_ld_)(q + c * cs, r), son, soff) : soff;
+            if (w) t = v_mul(t, v_set1(w[c]));
+            vec gv = v_fms(k, AG_FN(ls_ld_)(g + c * cs, r), t);
+            AG_FN(ls_st_)(g + c * cs, r, v_select(live, gv, zero));
+        }
+        if (b->y) {
+            v_store(scb, sc);
+            for (int l = 0; l < VLANES && l < r; l++)
+                if (liveb[l] != 0) g[b->y[i + l] * cs + l] -= scb[l] * (AG_T)b->on * wyb[l];
+        }
+    }
+}
+
+/* ---- elementwise losses ---- */
+
+/* The i-th vector of an optional operand: p[i..] (step 1), *p (step 0), or `dflt`. */
+static inline vec AG_FN(ls_opt_)(const AG_T *p, ptrdiff_t step, ptrdiff_t i, ptrdiff_t r, vec dflt)
+{
+    if (!p) return dflt;
+    return step ? AG_FN(ls_ld_)(p + i, r) : v_set1(*p);
+}
+
+static double AG_FN(k_bce_logits)(const ag_pointwise_run *a)
+{
+    const AG_T *x = (const AG_T *)a->x, *t = (const AG_T *)a->t;
+    const AG_T *w = (const AG_T *)a->w, *pw = (const AG_T *)a->pw, *g = (const AG_T *)a->g;
+    const vec one = AG_C(1), zero = AG_C(0), scale = AG_C(a->scale);
+    const int want_loss = a->loss || a->want_sum;
+    vec sum = zero;
+    for (ptrdiff_t i = 0; i < a->n; i += VLANES) {
+        const ptrdiff_t r = a->n - i;
+        vec xv = AG_FN(ls_ld_)(x + i, r), tv = AG_FN(ls_ld_)(t + i, r);
+        vec wv = AG_FN(ls_opt_)(w, a->ws, i, r, one);
+        vec pwv = AG_FN(ls_opt_)(pw, a->pws, i, r, one);
+        vec lw = v_fma(v_sub(pwv, one), tv, one);                 /* 1 + (pw - 1) t */
+        vec e = AG_FN(ag_exp_le0)(v_neg(v_abs(xv)));             /* e^-|x| in [0, 1] */
+        if (want_loss) {
+            vec sp = v_add(v_max(zero, v_neg(xv)), AG_FN(ag_log1p)(e));  /* softplus(-x); NaN kept */
+            vec L = v_mul(wv, v_fma(v_sub(one, tv), xv, v_mul(lw, sp)));
+            if (a->loss) AG_FN(ls_st_)((AG_T *)a->loss + i, r, L);
+            sum = v_add(sum, r >= VLANES ? L : v_select(AG_FN(ls_first_)(r), L, zero));
+        }
+        if (a->dx) {
+            vec d = v_div(one, v_add(one, e));
+            vec sig = v_select(v_ge(xv, zero), d, v_mul(e, d));  /* NaN x: e is NaN */
+            vec gr = v_fms(lw, sig, v_mul(pwv, tv));              /* lw sigmoid(x) - pw t */
+            vec up = v_mul(AG_FN(ls_opt_)(g, a->gs, i, r, one), scale);
+            AG_FN(ls_st_)((AG_T *)a->dx + i, r, v_mul(v_mul(gr, wv), up));
+        }
+    }
+    return a->want_sum ? (double)v_hsum(sum) : 0.0;
+}
+
+static double AG_FN(k_mse)(const ag_pointwise_run *a)
+{
+    const AG_T *x = (const AG_T *)a->x, *t = (const AG_T *)a->t, *g = (const AG_T *)a->g;
+    const vec one = AG_C(1), zero = AG_C(0), scale = AG_C(a->scale);
+    vec sum = zero;
+    for (ptrdiff_t i = 0; i < a->n; i += VLANES) {
+        const ptrdiff_t r = a->n - i;
+        vec d = v_sub(AG_FN(ls_ld_)(x + i, r), AG_FN(ls_ld_)(t + i, r));
+        vec L = v_mul(d, d);
+        if (a->loss) AG_FN(ls_st_)((AG_T *)a->loss + i, r, L);
+        sum = v_add(sum, r >= VLANES ? L : v_select(AG_FN(ls_first_)(r), L, zero));
+        if (a->dx) AG_FN(ls_st_)((AG_T *)a->dx + i, r, v_mul(d, v_mul(AG_FN(ls_opt_)(g, a->gs, i, r, one), scale)));
+    }
+    return a->want_sum ? (double)v_hsum(sum) : 0.0;
+}
