@@ -1,4 +1,7 @@
-/* softsign(x) = x / (1 + |x|), exactly +-1 at +-inf (never inf / inf);
+/* softsign(x) = x / (1 + |x|); for |x| >= 1 as sign(x) (1 - 1/(1 + |x|)), which is
+ * monotone (each step is a correctly rounded monotone operation; x / (1 + |x|) is not:
+ * a rounded-up 1 + |x| can make a larger |x| give a smaller result) and exactly +-1
+ * at +-inf (never inf / inf); both forms give exactly 1/2 at |x| = 1;
  * softsign' = (1 / (1 + |x|))^2 (the square of 1 + |x| would overflow for |x| > 1.8e19 in float32);
  * from the output: (1 - |y|)^2.
  * NaN in gives NaN out (ag_ops_nanpass where a result is selected from constants).
@@ -21,8 +24,10 @@
 static inline vec AG_FN(ag_softsign_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
-    vec r = v_div(x, v_add(AG_C(1), v_abs(x)));
-    return v_select(v_eq(v_abs(x), AG_C(INFINITY)), v_copysign(AG_C(1), x), r);
+    vec a = v_abs(x), one = AG_C(1);
+    vmask small = v_lt(a, one);
+    vec t = v_div(v_select(small, a, one), v_add(one, a));   /* |x|/(1+|x|) or 1/(1+|x|) */
+    return v_copysign(v_select(small, t, v_sub(one, t)), x);
 }
 
 static inline vec AG_FN(ag_softsign_derivative)(vec x, vec p0, vec p1)
