@@ -46,6 +46,15 @@ SCRIPT = textwrap.dedent(r'''
         ("silu reversed", ag.silu, (x64[::-1],), {}),
         ("selu 2-d F", ag.selu, (np.asfortranarray(x64[:300_000].reshape(600, 500)),), {}),
     ]
+    # the other families, where this build has them
+    X2 = np.nan_to_num(x64[:300_000]).reshape(600, 500)
+    T2 = (np.arange(600) * 7) % 500
+    for name, fname, args, kwargs in [("softmax rows", "softmax", (X2,), {}),
+                                      ("log_softmax axis 0", "log_softmax", (X2.astype(np.float32),), {"axis": 0}),
+                                      ("cross_entropy_backward", "cross_entropy_backward", (X2, T2), {}),
+                                      ("mse_loss_backward", "mse_loss_backward", (X2, X2[::-1]), {})]:
+        if hasattr(ag, fname):
+            CASES.append((name, getattr(ag, fname), args, kwargs))
 
     def bits(a):
         a = np.ascontiguousarray(a)
