@@ -11,7 +11,8 @@
 #    instrumented), detect_leaks=0 (CPython's own allocations leak by design), any UBSan
 #    report fatal; the C core's own tests (tests/test_csrc.py) run inside it;
 # 4. builds and runs the C core's standalone tests with the sanitizers too;
-# 5. runs the fuzzer (make -C csrc fuzz) for FUZZ_SECONDS.
+# 5. runs the fuzzers (make -C csrc fuzz): elementwise for FUZZ_SECONDS, softmax for
+#    FUZZ_SOFTMAX_SECONDS (default 30).
 # Fails on any test failure or sanitizer report.  Needs gcc with libasan/libubsan and network
 # access to the package index (or a local one) for the venv.  Set SANITIZE_DIR to build elsewhere.
 set -euo pipefail
