@@ -35,10 +35,20 @@ that subnormal results are measured as exactly as the others)::
     err = ref.ulp_errors(ag.silu_derivative(x), exact, np.float32)  # float64 array, in ULPs
     # backward: dy * f'(x) with dy a power of two is ref.scaled(exact, dy)
 
+Sample grids
+------------
+``x_grid(name, key, dtype)`` and ``y_grid`` are the points the calls from x and from y are
+measured on (the whole range of the dtype, tails, kinks; ``key`` is ``pkey(params)``), and
+``in_dtype`` gives the parameters as a kernel of that dtype sees them: the tests check
+actgrad's bounds there and ``bench/accuracy.py`` reports actgrad's and its peers' errors
+there.
+
 This module has no dependency on pytest or on actgrad; ``bench/accuracy.py``
 imports it.
 """
+import functools
 import math
+import zlib
 from collections import namedtuple
 
 import mpmath
@@ -474,6 +484,183 @@ def ulp_errors(got, exact, dtype):
     return err
 
 
+# ------------------------------------------------------------ parameters and sample grids
+# The points every call is measured on, shared by tests/test_activations.py (which checks
+# actgrad's ULP bounds there) and bench/accuracy.py (which reports actgrad's and its peers'
+# errors there): the whole range of the dtype (specials, subnormals, random bit patterns,
+# log-spaced magnitudes up to the largest float), dense bands, the tails where the result is
+# tiny or saturates, and the neighbourhoods of every kink, threshold and interior root.
+
+def pkey(params):
+    return tuple(sorted(params.items()))
+
+
+def full_params(name, params):
+    """All parameters, in the table's order, defaults filled in."""
+    act = DEFAULTS[name]
+    return {k: params.get(k, v) for k, v in act.items()}
+
+
+def in_dtype(name, params, dtype):
+    """All parameters as the kernel of dtype sees them (defaults filled in, numbers rounded to
+    dtype): what the reference is evaluated with."""
+    p = full_params(ALIASES.get(name, name), params)
+    return {k: (v if isinstance(v, str) else float(dtype(v))) for k, v in p.items()}
+
+
+def _rng(*key):
+    return np.random.default_rng(zlib.crc32(repr(key).encode()))
+
+
+def _nudge(points, dtype, steps=3):
+    """Each point (rounded to dtype) and its neighbours up to `steps` ULPs away."""
+    out = []
+    for p in points:
+        for direction in (np.inf, -np.inf):
+            v = dtype(p)
+            out.append(v)
+            for _ in range(steps):
+                v = np.nextafter(v, dtype(direction))
+                out.append(v)
+    return np.array(out, dtype=dtype)
+
+
+def _uniform(rng, lo, hi, n, dtype):
+    return rng.uniform(lo, hi, n).astype(dtype)
+
+
+def _logspaced(rng, n, dtype):
+    """Random magnitudes uniform in log from the smallest subnormal to the largest float, both signs."""
+    fi = np.finfo(dtype)
+    lo, hi = math.log10(float(fi.smallest_subnormal)), math.log10(float(fi.max))
+    with np.errstate(over="ignore"):
+        m = (10.0 ** rng.uniform(lo, hi, n)).astype(dtype)
+    m = np.where(np.isinf(m), fi.max, m)
+    return m * rng.choice(np.array([-1, 1], dtype=dtype), n)
+
+
+def _subnormals(rng, n, dtype):
+    itype = np.uint32 if dtype == np.float32 else np.uint64
+    mant = 23 if dtype == np.float32 else 52
+    bits = rng.integers(1, 2 ** mant, n, dtype=np.uint64).astype(itype)
+    return bits.view(dtype) * rng.choice(np.array([-1, 1], dtype=dtype), n)
+
+
+def _bit_patterns(rng, n, dtype):
+    itype = np.uint32 if dtype == np.float32 else np.uint64
+    b = rng.integers(0, np.iinfo(itype).max, n, dtype=itype, endpoint=True).view(dtype)
+    return b[np.isfinite(b)]
+
+
+def _specials(dtype):
+    fi = np.finfo(dtype)
+    v = [0.0, fi.smallest_subnormal, fi.tiny, fi.eps, 0.5, 1.0, 2.0, 1e10, fi.max / 2, fi.max, np.inf]
+    v = np.array(v, dtype=dtype)
+    return np.concatenate([v, -v, np.array([-0.0], dtype=dtype)])
+
+
+def _root(name, params, lo, hi):
+    """The interior root of f' in [lo, hi] (f'(lo) < 0 < f'(hi)), by bisection on float64."""
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
+        if derivative(name, mid, **params) < 0:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@functools.lru_cache(maxsize=None)
+def interior_root(name, key):
+    """x where f' = 0 for silu, gelu, mish, hardswish (computed from the reference)."""
+    return _root(name, dict(key), -3.0, -0.1) if name in TERMS else None
+
+
+def kinks(name, params):
+    """Points where the function or its derivative changes form (kinks, thresholds, roots)."""
+    p = full_params(name, params)
+    pts = {"relu": [0.0], "relu6": [0.0, 6.0], "leaky_relu": [0.0], "elu": [0.0], "selu": [0.0],
+           "celu": [0.0], "hardtanh": [p.get("min_val", 0.0), p.get("max_val", 0.0)],
+           "hardsigmoid": [-3.0, 3.0], "hardswish": [-3.0, 3.0],
+           "softplus": [p.get("threshold", 0.0) / p.get("beta", 1.0)],
+           "sigmoid": [0.0], "tanh": [0.0], "softsign": [0.0], "log_sigmoid": [0.0]}.get(name, [0.0])
+    root = interior_root(name, pkey(params))
+    return pts + ([root] if root is not None else [])
+
+
+def tails(name, params, dtype):
+    """Intervals where the result is tiny (exp underflows, gelu's erfc tail) or saturates."""
+    f32 = dtype == np.float32
+    t = [(-104.0, -86.0) if f32 else (-746.0, -707.0), (-40.0, -12.0), (8.0, 40.0)]
+    if name == "gelu":
+        t.append(((-11.5, -4.0) if f32 else (-22.0, -4.0)) if params.get("approximate") == "tanh" else
+                 ((-14.5, -5.0) if f32 else (-39.0, -5.0)))
+    return t
+
+
+@functools.lru_cache(maxsize=None)
+def x_grid(name, key, dtype, density=1):
+    """Sample points for the calls from x: a few thousand covering the whole range of dtype."""
+    params = dict(key)
+    rng = _rng("x", name, key, np.dtype(dtype).name, density)
+    n = 100 * density
+    big = 110.0 if dtype == np.float32 else 760.0
+    parts = [_specials(dtype), _nudge(kinks(name, params), dtype),
+             _uniform(rng, -8, 8, 6 * n, dtype), _uniform(rng, -big, big, 3 * n, dtype),
+             _logspaced(rng, 6 * n, dtype), _subnormals(rng, n, dtype), _bit_patterns(rng, 2 * n, dtype)]
+    parts += [_uniform(rng, a, b, 2 * n, dtype) for a, b in tails(name, params, dtype)]
+    for k in kinks(name, params):
+        scale = max(abs(k), 1.0)
+        parts.append(dtype(k) + _uniform(rng, -1e-3, 1e-3, n // 2, dtype) * dtype(scale))
+        mag = 10.0 ** rng.uniform(-16, -3, n // 2) * rng.choice([-1, 1], n // 2)
+        parts.append((k * (1 + mag) if k else mag).astype(dtype))
+    x = np.unique(np.concatenate([p.astype(dtype) for p in parts]))
+    return np.concatenate([x, np.array([-0.0], dtype=dtype)])
+
+
+def y_range(name, params, dtype):
+    """The closure of the range of f in dtype: the from_output calls are tested there."""
+    p = full_params(name, params)
+    inf = np.inf
+    if name in ("elu", "celu"):
+        return -p["alpha"], inf
+    return {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, inf), "relu6": (0.0, 6.0),
+            "leaky_relu": (-inf, inf),
+            "selu": (float(forward("selu", -np.inf, dtype)), inf),
+            "softplus": (0.0, inf), "log_sigmoid": (-inf, 0.0),
+            "hardtanh": (p.get("min_val"), p.get("max_val")), "hardsigmoid": (0.0, 1.0),
+            "softsign": (-1.0, 1.0)}[name]
+
+
+@functools.lru_cache(maxsize=None)
+def y_grid(name, key, dtype, density=1):
+    """Sample points for the from_output calls: values of f, dense near the ends of its range."""
+    params = dict(key)
+    lo, hi = y_range(name, params, dtype)
+    rng = _rng("y", name, key, np.dtype(dtype).name, density)
+    n = 100 * density
+    eps = float(np.finfo(dtype).eps)
+    ends = [e for e in (lo, hi) if np.isfinite(e)]
+    special = [0.0, 1.0, -1.0, 6.0, 0.5, -0.5] + ends
+    p = full_params(name, params)
+    if name == "softplus":
+        special.append(p["threshold"] / p["beta"])
+    parts = [_specials(dtype), _nudge(special, dtype),
+             _uniform(rng, max(lo, -8), min(hi, 8), 6 * n, dtype),
+             _uniform(rng, max(lo, -60), min(hi, 60), 3 * n, dtype),
+             _logspaced(rng, 6 * n, dtype), _subnormals(rng, n, dtype), _bit_patterns(rng, 2 * n, dtype)]
+    for e in ends:
+        off = (10.0 ** rng.uniform(math.log10(eps / 4), 0, 3 * n)) * max(abs(e), 1.0)
+        parts += [(e + off).astype(dtype), (e - off).astype(dtype)]
+    y = np.unique(np.concatenate([q.astype(dtype) for q in parts]))
+    y = np.concatenate([y, np.array([-0.0], dtype=dtype)])
+    return y[(y >= dtype(lo)) & (y <= dtype(hi))]
+
+
 __all__ = ["MP", "SELU_ALPHA", "SELU_SCALE", "GELU_TANH_A", "GELU_TANH_B", "DEFAULTS", "HAS_FROM_OUTPUT",
            "TERMS", "ALIASES", "forward", "derivative", "derivative_terms", "derivative_from_output",
-           "ulp", "ulp_error", "ExactValues", "SHIFT", "split", "exact_values", "scaled", "ulp_errors"]
+           "ulp", "ulp_error", "ExactValues", "SHIFT", "split", "exact_values", "scaled", "ulp_errors",
+           "pkey", "full_params", "in_dtype", "interior_root", "kinks", "tails", "x_grid", "y_range",
+           "y_grid"]
