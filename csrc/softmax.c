@@ -17,10 +17,10 @@
  * do not depend on the thread count.
  *
  * Columns (inner > 1, float32/float64 operands contiguous along inner).  Each SIMD
- * lane reduces one column, a cache line of columns at a time, stepping down the axis
- * by the row stride: whole cache lines are read and no transposed copy is made (a
- * packed tile would cost one more copy in and out).  The n cache lines of a block stay
- * in L2 between the sweeps for n up to a few thousand.
+ * lane reduces one column; a block of columns 4 KiB wide is swept row by row (whole
+ * pages, in memory order), and no transposed copy is made (packing tiles of rows
+ * would add a copy in and out).  The block (n x 4 KiB) is re-read from L2/L3 by the
+ * later sweeps, so for n up to ~10^3 the array is read from memory about once.
  *
  * Anything else (a strided axis, float16, bool and integers) is packed row by row
  * into a contiguous buffer of the compute type and unpacked afterwards. */
@@ -34,6 +34,7 @@
 
 #define SM_ROW_BYTES (128 * 1024)   /* longest row (per array) done in one piece */
 #define SM_PIECE_BYTES (32 * 1024)  /* piece of a longer row: fits in L1/L2 */
+#define SM_COL_BYTES 4096           /* width of a column block (the kernels' AG_SM_COLS) */
 #define SM_GRAIN (1 << 16)          /* elements per thread range: ~20-50 us of work */
 
 typedef struct {
@@ -177,12 +178,12 @@ static void rows_range(void *ctx, ptrdiff_t r0, ptrdiff_t r1)
     if (st != st1) free(st);
 }
 
-/* Column tiles [u0, u1) of the (outer, ceil(inner / W)) grid, W columns (one cache line) each. */
+/* Column tiles [u0, u1) of the (outer, ceil(inner / w)) grid, w columns (4 KiB) each. */
 static void cols_range(void *ctx, ptrdiff_t u0, ptrdiff_t u1)
 {
     const job *j = (const job *)ctx;
-    const ptrdiff_t w = 64 / j->size, ntiles = (j->inner + w - 1) / w;
-    _Alignas(64) char tmp[64];     /* logsumexp results of a tile whose out is strided */
+    const ptrdiff_t w = SM_COL_BYTES / j->size, ntiles = (j->inner + w - 1) / w;
+    _Alignas(64) char tmp[SM_COL_BYTES];   /* logsumexp results of a tile whose out is strided */
     for (ptrdiff_t u = u0; u < u1; u++) {
         ptrdiff_t o = u / ntiles, c = (u % ntiles) * w, nc = j->inner - c < w ? j->inner - c : w;
         const char *a = j->a.data + o * j->a.so + c * j->size;
@@ -250,7 +251,7 @@ int ag_softmax(int op, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner,
     atomic_init(&j.failed, 0);
 
     if (columns_apply(&j)) {
-        ptrdiff_t w = 64 / j.size, units = outer * ((inner + w - 1) / w);
+        ptrdiff_t w = SM_COL_BYTES / j.size, units = outer * ((inner + w - 1) / w);
         ptrdiff_t grain = SM_GRAIN / (n * w) > 1 ? SM_GRAIN / (n * w) : 1;
         ag_parallel_for(units, grain, 1, cols_range, &j);
     } else {
