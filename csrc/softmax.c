@@ -22,6 +22,11 @@
  * would add a copy in and out).  The block (n x 4 KiB) is re-read from L2/L3 by the
  * later sweeps, so for n up to ~10^3 the array is read from memory about once.
  *
+ * Short rows (n < SM_SHORT_N, the axis last or only outer axes before it): a row costs
+ * ~150 cycles of reductions and constants besides its elements, so blocks of rows are
+ * packed transposed into a buffer and run through the column kernels, one row per
+ * SIMD lane (64 rows of 10 floats: ~2300 cycles instead of ~12500).
+ *
  * Anything else (a strided axis, float16, bool and integers) is packed row by row
  * into a contiguous buffer of the compute type and unpacked afterwards. */
 #include <fenv.h>
@@ -35,6 +40,8 @@
 #define SM_ROW_BYTES (128 * 1024)   /* longest row (per array) done in one piece */
 #define SM_PIECE_BYTES (32 * 1024)  /* piece of a longer row: fits in L1/L2 */
 #define SM_COL_BYTES 4096           /* width of a column block (the kernels' AG_SM_COLS) */
+#define SM_SHORT_N 32               /* rows shorter than this go through the column kernels */
+#define SM_SHORT_ROWS 256           /* rows per block of the short-row path */
 #define SM_GRAIN (1 << 16)          /* elements per thread range: ~20-50 us of work */
 
 typedef struct {
@@ -200,6 +207,39 @@ static void cols_range(void *ctx, ptrdiff_t u0, ptrdiff_t u1)
     }
 }
 
+/* Short rows [r0, r1) (inner == 1): blocks of rows packed as columns, element (row q, k)
+ * at buf + (k*rows + q - q0) elements. */
+static void short_rows_range(void *ctx, ptrdiff_t r0, ptrdiff_t r1)
+{
+    job *j = (job *)ctx;
+    const ptrdiff_t n = j->n, size = j->size;
+    const ptrdiff_t block = (r1 - r0 < SM_SHORT_ROWS ? r1 - r0 : SM_SHORT_ROWS) * n * size;
+    char *buf = malloc((size_t)(3 * block));
+    if (!buf) {
+        atomic_store(&j->failed, 1);
+        return;
+    }
+    char *pa = buf, *pb = buf + block, *po = pb + block;
+    for (ptrdiff_t q0 = r0; q0 < r1; q0 += SM_SHORT_ROWS) {
+        ptrdiff_t rows = r1 - q0 < SM_SHORT_ROWS ? r1 - q0 : SM_SHORT_ROWS;
+        for (ptrdiff_t k = 0; k < n; k++) {
+            load_row(j, j->a.dtype, j->a.data + q0 * j->a.so + k * j->a.sk, j->a.so, rows, pa + k * rows * size);
+            if (j->has_b)
+                load_row(j, j->b.dtype, j->b.data + q0 * j->b.so + k * j->b.sk, j->b.so, rows, pb + k * rows * size);
+        }
+        if (j->op == AG_LOGSUMEXP) {
+            j->k->col_forward(j->op, n, rows, pa, rows, po, 0);
+            store_row(j, po, rows, j->o.data + q0 * j->o.so, j->o.so);
+            continue;
+        }
+        if (j->has_b) j->k->col_backward(j->op, n, rows, pa, rows, pb, rows, po, rows);
+        else j->k->col_forward(j->op, n, rows, pa, rows, po, rows);
+        for (ptrdiff_t k = 0; k < n; k++)
+            store_row(j, po + k * rows * size, rows, j->o.data + q0 * j->o.so + k * j->o.sk, j->o.so);
+    }
+    free(buf);
+}
+
 static int computes_in_f32(int dtype) { return dtype == AG_FLOAT16 || dtype == AG_FLOAT32; }
 
 /* The column path: float32/float64 operands, contiguous along inner, axis strides in whole elements. */
@@ -250,7 +290,10 @@ int ag_softmax(int op, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner,
     j.npieces = (n + j.piece - 1) / j.piece;
     atomic_init(&j.failed, 0);
 
-    if (columns_apply(&j)) {
+    if (inner == 1 && n < SM_SHORT_N) {
+        ptrdiff_t grain = SM_GRAIN / n;
+        ag_parallel_for(outer, grain, SM_SHORT_ROWS, short_rows_range, &j);
+    } else if (columns_apply(&j)) {
         ptrdiff_t w = SM_COL_BYTES / j.size, units = outer * ((inner + w - 1) / w);
         ptrdiff_t grain = SM_GRAIN / (n * w) > 1 ? SM_GRAIN / (n * w) : 1;
         ag_parallel_for(units, grain, 1, cols_range, &j);
