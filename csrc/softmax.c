@@ -4,7 +4,8 @@
  *
  * Rows (the axis is contiguous, or any layout the column path does not take).  A row
  * of up to SM_ROW_BYTES per array is one piece, done in sweeps over data in L2: max;
- * exp (stored for softmax) and sum; the output (softmax scales the stored exp by 1/S).
+ * exp and sum, storing e (softmax) or x - m (log_softmax) into y while the exp keeps the
+ * core busy; the output (y/S, or y - log S).
  * It is read from memory once and written once.  A longer row is cut into pieces of
  * SM_PIECE_BYTES, each reduced the same way (the second sweep re-reads it from L1/L2);
  * the pieces' (max m_c, sum S_c) are combined in order into (M, S); then the outputs
@@ -100,9 +101,10 @@ static void row_reduce(void *ctx, ptrdiff_t p0, ptrdiff_t p1)
         if (!j->direct[0]) load_row(j, j->a.dtype, r->a + off * j->a.sk, j->a.sk, len, r->pa + boff);
         if (j->has_b && !j->direct[1]) load_row(j, j->b.dtype, r->b + off * j->b.sk, j->b.sk, len, r->pb + boff);
         if (is_forward(j->op)) {
-            /* softmax keeps e = exp(x - m_c) in out and only rescales it in sweep 2 */
-            void *e = j->op == AG_SOFTMAX ? r->po + boff : NULL;
-            j->k->stats(len, r->pa + boff, e, r->st + 3 * p);
+            /* softmax keeps e = exp(x - m_c) in out and rescales it in sweep 2; a one-piece
+             * log_softmax keeps x - m and subtracts log S */
+            int keep = j->op == AG_SOFTMAX || (j->op == AG_LOG_SOFTMAX && j->npieces == 1);
+            j->k->stats(j->op, len, r->pa + boff, keep ? r->po + boff : NULL, r->st + 3 * p);
         } else {
             const void *b = j->op == AG_SOFTMAX_BACKWARD ? r->pb + boff : NULL;
             j->k->dot(len, r->pa + boff, b, r->st + 3 * p);
@@ -116,7 +118,10 @@ static void row_apply(void *ctx, ptrdiff_t p0, ptrdiff_t p1)
     row_ctx *r = (row_ctx *)ctx;
     const job *j = r->j;
     ptrdiff_t off = p0 * j->piece, end = p1 * j->piece < j->n ? p1 * j->piece : j->n;
-    if (j->op != AG_SOFTMAX) {
+    if (j->op == AG_LOG_SOFTMAX && j->npieces == 1) {   /* out holds x - m: (x - m) - 0 - log S */
+        const double st[3] = { 0, r->row[1], r->row[2] };
+        j->k->apply(AG_LOG_SOFTMAX, j->n, r->po, NULL, st, 0, r->po);
+    } else if (j->op != AG_SOFTMAX) {
         ptrdiff_t boff = off * j->size;
         j->k->apply(j->op, end - off, r->pa + boff, j->has_b ? r->pb + boff : NULL, r->row, 0, r->po + boff);
     } else {

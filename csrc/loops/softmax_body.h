@@ -167,8 +167,10 @@ static AG_T AG_FN(sm_max_)(ptrdiff_t n, const AG_T *x)
     return r;
 }
 
-/* out[0..1] = sum exp(x - m) over x[0..n) by slots; e[i] = exp(x[i] - m) unless e is NULL. */
-static inline void AG_FN(sm_sumexp_)(ptrdiff_t n, const AG_T *x, AG_T m, AG_T *e, double *out)
+/* out[0..1] = sum exp(x - m) over x[0..n) by slots; y[i] = exp(x[i] - m) (keep ==
+ * AG_SOFTMAX), x[i] - m rounded (keep == AG_LOG_SOFTMAX) or nothing (y NULL).  Storing
+ * here, while exp keeps the core busy, hides the cost of bringing y's lines into cache. */
+static inline void AG_FN(sm_sumexp_)(int keep, ptrdiff_t n, const AG_T *x, AG_T m, AG_T *y, double *out)
 {
     const vec vm = v_set1(m), zero = AG_C(0);
     vec hi[AG_SM_NV], lo[AG_SM_NV];
@@ -179,15 +181,17 @@ static inline void AG_FN(sm_sumexp_)(ptrdiff_t n, const AG_T *x, AG_T m, AG_T *e
     ptrdiff_t i = 0;
     for (; i + AG_SM_W <= n; i += AG_SM_W)
         for (int j = 0; j < AG_SM_NV; j++) {
-            vec v = AG_FN(sm_expdiff_)(v_load(x + i + j * VLANES), vm);
-            if (e) v_store(e + i + j * VLANES, v);
+            vec lo_d, d = AG_FN(sm_diff_)(v_load(x + i + j * VLANES), vm, &lo_d);
+            vec v = AG_FN(ag_exp_hilo)(d, lo_d);
+            if (y) v_store(y + i + j * VLANES, keep == AG_SOFTMAX ? v : d);
             AG_FN(sm_add_exp_)(&hi[j], &lo[j], v);
         }
     for (int j = 0; j < AG_SM_NV && i + j * VLANES < n; j++) {
         ptrdiff_t c = n - i - j * VLANES;
         if (c > VLANES) c = VLANES;
-        vec v = AG_FN(sm_expdiff_)(v_load_tail(x + i + j * VLANES, c), vm);
-        if (e) v_store_tail(e + i + j * VLANES, c, v);
+        vec lo_d, d = AG_FN(sm_diff_)(v_load_tail(x + i + j * VLANES, c), vm, &lo_d);
+        vec v = AG_FN(ag_exp_hilo)(d, lo_d);
+        if (y) v_store_tail(y + i + j * VLANES, c, keep == AG_SOFTMAX ? v : d);
         AG_FN(sm_add_exp_)(&hi[j], &lo[j], v_select(AG_FN(sm_first_)(c), v, zero));
     }
     for (int j = 0; j < AG_SM_NV; j++) hi[j] = v_sub(hi[j], AG_C(1));   /* exact */
@@ -214,13 +218,15 @@ static inline void AG_FN(sm_dot_)(ptrdiff_t n, const AG_T *a, const AG_T *b, dou
     AG_FN(sm_fold_sum_)(hi, lo, n, out);
 }
 
-static void AG_FN(k_sm_stats)(ptrdiff_t n, const void *px, void *pe, double st[3])
+static void AG_FN(k_sm_stats)(int keep, ptrdiff_t n, const void *px, void *py, double st[3])
 {
     const AG_T *x = (const AG_T *)px;
+    AG_T *y = (AG_T *)py;
     AG_T m = AG_FN(sm_max_)(n, x);
     st[0] = m;
-    if (pe) AG_FN(sm_sumexp_)(n, x, m, (AG_T *)pe, st + 1);
-    else AG_FN(sm_sumexp_)(n, x, m, NULL, st + 1);
+    if (y && keep == AG_SOFTMAX) AG_FN(sm_sumexp_)(AG_SOFTMAX, n, x, m, y, st + 1);
+    else if (y && keep == AG_LOG_SOFTMAX) AG_FN(sm_sumexp_)(AG_LOG_SOFTMAX, n, x, m, y, st + 1);
+    else AG_FN(sm_sumexp_)(AG_LOGSUMEXP, n, x, m, NULL, st + 1);
 }
 
 static void AG_FN(k_sm_dot)(ptrdiff_t n, const void *pa, const void *pb, double st[3])
