@@ -265,6 +265,7 @@ static void AG_FN(k_sm_combine)(ptrdiff_t k, const double *parts, double st[3])
         vec sh = v_set1((AG_T)parts[3 * c + 1]), sl = v_set1((AG_T)parts[3 * c + 2]);
         vec ph = v_mul(sh, eh);
         vec pl = v_add(v_fms(sh, eh, ph), v_fma(sh, el, v_mul(sl, eh)));
+        pl = v_select(v_lt(v_abs(ph), AG_C(INFINITY)), pl, AG_C(0));   /* an overflowed sum stays inf */
         AG_FN(sm_acc1_)(&s, &e, AG_FN(sm_lane0_)(ph), AG_FN(sm_lane0_)(pl));
     }
     st[0] = M;

@@ -134,15 +134,14 @@ def _run(name, a, b, ax, out, keepdims=False):
 
     # the result: out itself when C can write there, else a fresh array in a's axis order
     full = out if out is None or not lse or keepdims else np.expand_dims(out, ax)
-    res = None
+    res = so = None
     if out is not None and full.dtype == dtype and full.dtype.isnative:
         so = _strides(full, ax, outer, inner)
-        inputs = (a,) if b is None else (a, b)
-        if so is not None and _writable_in_place(full, inputs, not lse):
+        if so is not None and _writable_in_place(full, (a,) if b is None else (a, b), not lse):
             res = full
     if res is None:
         res = _empty(a.shape[:ax] + (1,) + a.shape[ax + 1:] if lse else a.shape, order, dtype)
-    so = _strides(res, ax, outer, inner)
+        so = _strides(res, ax, outer, inner)
 
     nouter = math.prod(a.shape[d] for d in outer)
     ninner = math.prod(a.shape[d] for d in inner)
@@ -158,15 +157,33 @@ def _run(name, a, b, ax, out, keepdims=False):
     return out
 
 
+def _plain(a, ax):
+    """a is a non-empty C-contiguous float32/float64 array and ax its last axis."""
+    return ax == a.ndim - 1 and a.flags.c_contiguous and a.size and a.dtype in (_F32, _F64)
+
+
+def _plain_out(out, inputs):
+    """out is a writeable C-contiguous array like inputs[0], one of them or apart from them."""
+    x = inputs[0]
+    return type(out) is np.ndarray and out.shape == x.shape and out.dtype == x.dtype \
+        and out.flags.c_contiguous and out.flags.writeable \
+        and all(out is a or not np.may_share_memory(out, a) for a in inputs)
+
+
+def _run_plain(name, a, b, out):
+    """The common call (C-contiguous, last axis, one float dtype) without the layout
+    search of _run: it matters for small arrays."""
+    res, n, size = np.empty_like(a) if out is None else out, a.shape[-1], a.itemsize
+    st = (n * size, size, size)
+    _core.softmax_run(_OPS[name], a.size // n, n, 1, a, st, b, st, res, st)
+    return res
+
+
 def _forward(name, x, axis, out, keepdims=False):
     x = _input(name, x)
     ax = _axis(name, axis, x.ndim)
-    if out is None and ax == x.ndim - 1 and x.flags.c_contiguous and x.size and name != "logsumexp" \
-            and x.dtype in (_F32, _F64):   # the common call, without the layout search (small calls)
-        res, n, size = np.empty_like(x), x.shape[-1], x.itemsize
-        st = (n * size, size, size)
-        _core.softmax_run(_OPS[name], x.size // n, n, 1, x, st, None, st, res, st)
-        return res
+    if name != "logsumexp" and _plain(x, ax) and (out is None or _plain_out(out, (x,))):
+        return _run_plain(name, x, None, out)
     return _run(name, x, None, ax, out, keepdims)
 
 
@@ -180,6 +197,8 @@ def _backward(name, dy, y, axis, out, dy_name):
         # C reads both in one precision: bring the other one to the promoted dtype
         target = _result_dtype(common)
         dy, y = dy.astype(target, copy=False), y.astype(target, copy=False)
+    if dy.dtype == y.dtype and _plain(dy, ax) and y.flags.c_contiguous and (out is None or _plain_out(out, (dy, y))):
+        return _run_plain("softmax_backward" if name == "softmax_jvp" else name, dy, y, out)
     return _run(name, dy, y, ax, out)
 
 
