@@ -4,7 +4,8 @@
  *
  * Rows (the axis is contiguous, or any layout the column path does not take).  A row
  * of up to SM_ROW_BYTES per array is one piece, done in sweeps over data in L2: max;
- * exp (stored for softmax) and sum; the output (softmax scales the stored exp by 1/S).
+ * exp and sum, storing e (softmax) or x - m (log_softmax) into y while the exp keeps the
+ * core busy; the output (y/S, or y - log S).
  * It is read from memory once and written once.  A longer row is cut into pieces of
  * SM_PIECE_BYTES, each reduced the same way (the second sweep re-reads it from L1/L2);
  * the pieces' (max m_c, sum S_c) are combined in order into (M, S); then the outputs
@@ -17,10 +18,15 @@
  * do not depend on the thread count.
  *
  * Columns (inner > 1, float32/float64 operands contiguous along inner).  Each SIMD
- * lane reduces one column, a cache line of columns at a time, stepping down the axis
- * by the row stride: whole cache lines are read and no transposed copy is made (a
- * packed tile would cost one more copy in and out).  The n cache lines of a block stay
- * in L2 between the sweeps for n up to a few thousand.
+ * lane reduces one column; a block of columns 4 KiB wide is swept row by row (whole
+ * pages, in memory order), and no transposed copy is made (packing tiles of rows
+ * would add a copy in and out).  The block (n x 4 KiB) is re-read from L2/L3 by the
+ * later sweeps, so for n up to ~10^3 the array is read from memory about once.
+ *
+ * Short rows (n < SM_SHORT_N, the axis last or only outer axes before it): a row costs
+ * ~150 cycles of reductions and constants besides its elements, so blocks of rows are
+ * packed transposed into a buffer and run through the column kernels, one row per
+ * SIMD lane (64 rows of 10 floats: ~2300 cycles instead of ~12500).
  *
  * Anything else (a strided axis, float16, bool and integers) is packed row by row
  * into a contiguous buffer of the compute type and unpacked afterwards. */
@@ -34,6 +40,9 @@
 
 #define SM_ROW_BYTES (128 * 1024)   /* longest row (per array) done in one piece */
 #define SM_PIECE_BYTES (32 * 1024)  /* piece of a longer row: fits in L1/L2 */
+#define SM_COL_BYTES 4096           /* width of a column block (the kernels' AG_SM_COLS) */
+#define SM_SHORT_N 32               /* rows shorter than this go through the column kernels */
+#define SM_SHORT_ROWS 256           /* rows per block of the short-row path */
 #define SM_GRAIN (1 << 16)          /* elements per thread range: ~20-50 us of work */
 
 typedef struct {
@@ -92,9 +101,10 @@ static void row_reduce(void *ctx, ptrdiff_t p0, ptrdiff_t p1)
         if (!j->direct[0]) load_row(j, j->a.dtype, r->a + off * j->a.sk, j->a.sk, len, r->pa + boff);
         if (j->has_b && !j->direct[1]) load_row(j, j->b.dtype, r->b + off * j->b.sk, j->b.sk, len, r->pb + boff);
         if (is_forward(j->op)) {
-            /* softmax keeps e = exp(x - m_c) in out and only rescales it in sweep 2 */
-            void *e = j->op == AG_SOFTMAX ? r->po + boff : NULL;
-            j->k->stats(len, r->pa + boff, e, r->st + 3 * p);
+            /* softmax keeps e = exp(x - m_c) in out and rescales it in sweep 2; a one-piece
+             * log_softmax keeps x - m and subtracts log S */
+            int keep = j->op == AG_SOFTMAX || (j->op == AG_LOG_SOFTMAX && j->npieces == 1);
+            j->k->stats(j->op, len, r->pa + boff, keep ? r->po + boff : NULL, r->st + 3 * p);
         } else {
             const void *b = j->op == AG_SOFTMAX_BACKWARD ? r->pb + boff : NULL;
             j->k->dot(len, r->pa + boff, b, r->st + 3 * p);
@@ -108,7 +118,10 @@ static void row_apply(void *ctx, ptrdiff_t p0, ptrdiff_t p1)
     row_ctx *r = (row_ctx *)ctx;
     const job *j = r->j;
     ptrdiff_t off = p0 * j->piece, end = p1 * j->piece < j->n ? p1 * j->piece : j->n;
-    if (j->op != AG_SOFTMAX) {
+    if (j->op == AG_LOG_SOFTMAX && j->npieces == 1) {   /* out holds x - m: (x - m) - 0 - log S */
+        const double st[3] = { 0, r->row[1], r->row[2] };
+        j->k->apply(AG_LOG_SOFTMAX, j->n, r->po, NULL, st, 0, r->po);
+    } else if (j->op != AG_SOFTMAX) {
         ptrdiff_t boff = off * j->size;
         j->k->apply(j->op, end - off, r->pa + boff, j->has_b ? r->pb + boff : NULL, r->row, 0, r->po + boff);
     } else {
@@ -177,12 +190,12 @@ static void rows_range(void *ctx, ptrdiff_t r0, ptrdiff_t r1)
     if (st != st1) free(st);
 }
 
-/* Column tiles [u0, u1) of the (outer, ceil(inner / W)) grid, W columns (one cache line) each. */
+/* Column tiles [u0, u1) of the (outer, ceil(inner / w)) grid, w columns (4 KiB) each. */
 static void cols_range(void *ctx, ptrdiff_t u0, ptrdiff_t u1)
 {
     const job *j = (const job *)ctx;
-    const ptrdiff_t w = 64 / j->size, ntiles = (j->inner + w - 1) / w;
-    _Alignas(64) char tmp[64];     /* logsumexp results of a tile whose out is strided */
+    const ptrdiff_t w = SM_COL_BYTES / j->size, ntiles = (j->inner + w - 1) / w;
+    _Alignas(64) char tmp[SM_COL_BYTES];   /* logsumexp results of a tile whose out is strided */
     for (ptrdiff_t u = u0; u < u1; u++) {
         ptrdiff_t o = u / ntiles, c = (u % ntiles) * w, nc = j->inner - c < w ? j->inner - c : w;
         const char *a = j->a.data + o * j->a.so + c * j->size;
@@ -197,6 +210,39 @@ static void cols_range(void *ctx, ptrdiff_t u0, ptrdiff_t u1)
                                out, j->o.sk / j->size);
         }
     }
+}
+
+/* Short rows [r0, r1) (inner == 1): blocks of rows packed as columns, element (row q, k)
+ * at buf + (k*rows + q - q0) elements. */
+static void short_rows_range(void *ctx, ptrdiff_t r0, ptrdiff_t r1)
+{
+    job *j = (job *)ctx;
+    const ptrdiff_t n = j->n, size = j->size;
+    const ptrdiff_t block = (r1 - r0 < SM_SHORT_ROWS ? r1 - r0 : SM_SHORT_ROWS) * n * size;
+    char *buf = malloc((size_t)(3 * block));
+    if (!buf) {
+        atomic_store(&j->failed, 1);
+        return;
+    }
+    char *pa = buf, *pb = buf + block, *po = pb + block;
+    for (ptrdiff_t q0 = r0; q0 < r1; q0 += SM_SHORT_ROWS) {
+        ptrdiff_t rows = r1 - q0 < SM_SHORT_ROWS ? r1 - q0 : SM_SHORT_ROWS;
+        for (ptrdiff_t k = 0; k < n; k++) {
+            load_row(j, j->a.dtype, j->a.data + q0 * j->a.so + k * j->a.sk, j->a.so, rows, pa + k * rows * size);
+            if (j->has_b)
+                load_row(j, j->b.dtype, j->b.data + q0 * j->b.so + k * j->b.sk, j->b.so, rows, pb + k * rows * size);
+        }
+        if (j->op == AG_LOGSUMEXP) {
+            j->k->col_forward(j->op, n, rows, pa, rows, po, 0);
+            store_row(j, po, rows, j->o.data + q0 * j->o.so, j->o.so);
+            continue;
+        }
+        if (j->has_b) j->k->col_backward(j->op, n, rows, pa, rows, pb, rows, po, rows);
+        else j->k->col_forward(j->op, n, rows, pa, rows, po, rows);
+        for (ptrdiff_t k = 0; k < n; k++)
+            store_row(j, po + k * rows * size, rows, j->o.data + q0 * j->o.so + k * j->o.sk, j->o.so);
+    }
+    free(buf);
 }
 
 static int computes_in_f32(int dtype) { return dtype == AG_FLOAT16 || dtype == AG_FLOAT32; }
@@ -249,8 +295,11 @@ int ag_softmax(int op, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner,
     j.npieces = (n + j.piece - 1) / j.piece;
     atomic_init(&j.failed, 0);
 
-    if (columns_apply(&j)) {
-        ptrdiff_t w = 64 / j.size, units = outer * ((inner + w - 1) / w);
+    if (inner == 1 && n < SM_SHORT_N) {
+        ptrdiff_t grain = SM_GRAIN / n;
+        ag_parallel_for(outer, grain, SM_SHORT_ROWS, short_rows_range, &j);
+    } else if (columns_apply(&j)) {
+        ptrdiff_t w = SM_COL_BYTES / j.size, units = outer * ((inner + w - 1) / w);
         ptrdiff_t grain = SM_GRAIN / (n * w) > 1 ? SM_GRAIN / (n * w) : 1;
         ag_parallel_for(units, grain, 1, cols_range, &j);
     } else {

@@ -248,7 +248,8 @@ def test_every_axis_and_layout(dtype):
             dy = np.ones_like(x) * np.arange(x.shape[axis]).reshape([-1 if d == axis % 4 else 1 for d in range(4)])
             got = np.moveaxis(ag.softmax_backward(dy, x, axis=axis), axis, -1)
             want = ag.softmax_backward(np.ascontiguousarray(np.moveaxis(dy, axis, -1)), c)
-            np.testing.assert_allclose(got, want, rtol=8 * np.finfo(dtype).eps, atol=8 * np.finfo(dtype).eps * np.abs(want).max())
+            eps = np.finfo(dtype).eps
+            np.testing.assert_allclose(got, want, rtol=8 * eps, atol=8 * eps * np.abs(want).max())
 
 
 def test_out_argument():
@@ -392,8 +393,10 @@ def test_against_scipy(dtype):
     for axis in (0, 1, 2):
         ref = x.astype(np.float64)
         np.testing.assert_allclose(ag.softmax(x, axis=axis), special.softmax(ref, axis=axis), rtol=rtol)
-        np.testing.assert_allclose(ag.log_softmax(x, axis=axis), special.log_softmax(ref, axis=axis), rtol=rtol, atol=atol)
-        np.testing.assert_allclose(ag.logsumexp(x, axis=axis), special.logsumexp(ref, axis=axis), rtol=rtol, atol=atol)
+        np.testing.assert_allclose(ag.log_softmax(x, axis=axis), special.log_softmax(ref, axis=axis),
+                                   rtol=rtol, atol=atol)
+        np.testing.assert_allclose(ag.logsumexp(x, axis=axis), special.logsumexp(ref, axis=axis),
+                                   rtol=rtol, atol=atol)
 
 
 @pytest.mark.torch

@@ -35,8 +35,9 @@ enum ag_softmax_op {
  * S = sum a*b or sum a for the backward ones.  Reductions run in a fixed order that
  * depends only on n, so every ISA returns the same bits. */
 typedef struct {
-    /* st of x[0..n); also e[i] = exp(x[i] - m) unless e is NULL (e may be x). */
-    void (*stats)(ptrdiff_t n, const void *x, void *e, double st[3]);
+    /* st of x[0..n); unless y is NULL also y[i] = exp(x[i] - m) (keep == AG_SOFTMAX) or
+     * x[i] - m rounded (keep == AG_LOG_SOFTMAX).  y may be x. */
+    void (*stats)(int keep, ptrdiff_t n, const void *x, void *y, double st[3]);
     /* st = {0, sum a*b} over [0, n) (sum a if b is NULL). */
     void (*dot)(ptrdiff_t n, const void *a, const void *b, double st[3]);
     /* st of the concatenation of k pieces, from their st (3k doubles), combined in order. */

@@ -9,7 +9,7 @@
  * on AVX-512 is the widest), so slot s is always lane s mod VLANES of vector
  * s / VLANES of a block: the scalar, AVX2 and AVX-512 paths do the same operations
  * on the same values in the same order, and return the same bits.  Column kernels
- * reduce each column in its own lane, which no ISA can reorder either.
+ * (a non-last axis) reduce each column in its own lane, which no ISA reorders either.
  *
  * Accuracy (tests/test_softmax.py measures it against mpmath):
  *  - x - m is formed exactly as d + lo (2Sum) and e^(d + lo) by ag_exp_hilo, so
@@ -167,8 +167,10 @@ static AG_T AG_FN(sm_max_)(ptrdiff_t n, const AG_T *x)
     return r;
 }
 
-/* out[0..1] = sum exp(x - m) over x[0..n) by slots; e[i] = exp(x[i] - m) unless e is NULL. */
-static inline void AG_FN(sm_sumexp_)(ptrdiff_t n, const AG_T *x, AG_T m, AG_T *e, double *out)
+/* out[0..1] = sum exp(x - m) over x[0..n) by slots; y[i] = exp(x[i] - m) (keep ==
+ * AG_SOFTMAX), x[i] - m rounded (keep == AG_LOG_SOFTMAX) or nothing (y NULL).  Storing
+ * here, while exp keeps the core busy, hides the cost of bringing y's lines into cache. */
+static inline void AG_FN(sm_sumexp_)(int keep, ptrdiff_t n, const AG_T *x, AG_T m, AG_T *y, double *out)
 {
     const vec vm = v_set1(m), zero = AG_C(0);
     vec hi[AG_SM_NV], lo[AG_SM_NV];
@@ -179,15 +181,17 @@ static inline void AG_FN(sm_sumexp_)(ptrdiff_t n, const AG_T *x, AG_T m, AG_T *e
     ptrdiff_t i = 0;
     for (; i + AG_SM_W <= n; i += AG_SM_W)
         for (int j = 0; j < AG_SM_NV; j++) {
-            vec v = AG_FN(sm_expdiff_)(v_load(x + i + j * VLANES), vm);
-            if (e) v_store(e + i + j * VLANES, v);
+            vec lo_d, d = AG_FN(sm_diff_)(v_load(x + i + j * VLANES), vm, &lo_d);
+            vec v = AG_FN(ag_exp_hilo)(d, lo_d);
+            if (y) v_store(y + i + j * VLANES, keep == AG_SOFTMAX ? v : d);
             AG_FN(sm_add_exp_)(&hi[j], &lo[j], v);
         }
     for (int j = 0; j < AG_SM_NV && i + j * VLANES < n; j++) {
         ptrdiff_t c = n - i - j * VLANES;
         if (c > VLANES) c = VLANES;
-        vec v = AG_FN(sm_expdiff_)(v_load_tail(x + i + j * VLANES, c), vm);
-        if (e) v_store_tail(e + i + j * VLANES, c, v);
+        vec lo_d, d = AG_FN(sm_diff_)(v_load_tail(x + i + j * VLANES, c), vm, &lo_d);
+        vec v = AG_FN(ag_exp_hilo)(d, lo_d);
+        if (y) v_store_tail(y + i + j * VLANES, c, keep == AG_SOFTMAX ? v : d);
         AG_FN(sm_add_exp_)(&hi[j], &lo[j], v_select(AG_FN(sm_first_)(c), v, zero));
     }
     for (int j = 0; j < AG_SM_NV; j++) hi[j] = v_sub(hi[j], AG_C(1));   /* exact */
@@ -214,13 +218,15 @@ static inline void AG_FN(sm_dot_)(ptrdiff_t n, const AG_T *a, const AG_T *b, dou
     AG_FN(sm_fold_sum_)(hi, lo, n, out);
 }
 
-static void AG_FN(k_sm_stats)(ptrdiff_t n, const void *px, void *pe, double st[3])
+static void AG_FN(k_sm_stats)(int keep, ptrdiff_t n, const void *px, void *py, double st[3])
 {
     const AG_T *x = (const AG_T *)px;
+    AG_T *y = (AG_T *)py;
     AG_T m = AG_FN(sm_max_)(n, x);
     st[0] = m;
-    if (pe) AG_FN(sm_sumexp_)(n, x, m, (AG_T *)pe, st + 1);
-    else AG_FN(sm_sumexp_)(n, x, m, NULL, st + 1);
+    if (y && keep == AG_SOFTMAX) AG_FN(sm_sumexp_)(AG_SOFTMAX, n, x, m, y, st + 1);
+    else if (y && keep == AG_LOG_SOFTMAX) AG_FN(sm_sumexp_)(AG_LOG_SOFTMAX, n, x, m, y, st + 1);
+    else AG_FN(sm_sumexp_)(AG_LOGSUMEXP, n, x, m, NULL, st + 1);
 }
 
 static void AG_FN(k_sm_dot)(ptrdiff_t n, const void *pa, const void *pb, double st[3])
@@ -259,6 +265,7 @@ static void AG_FN(k_sm_combine)(ptrdiff_t k, const double *parts, double st[3])
         vec sh = v_set1((AG_T)parts[3 * c + 1]), sl = v_set1((AG_T)parts[3 * c + 2]);
         vec ph = v_mul(sh, eh);
         vec pl = v_add(v_fms(sh, eh, ph), v_fma(sh, el, v_mul(sl, eh)));
+        pl = v_select(v_lt(v_abs(ph), AG_C(INFINITY)), pl, AG_C(0));   /* an overflowed sum stays inf */
         AG_FN(sm_acc1_)(&s, &e, AG_FN(sm_lane0_)(ph), AG_FN(sm_lane0_)(pl));
     }
     st[0] = M;
@@ -340,8 +347,11 @@ static void AG_FN(k_sm_apply)(int op, ptrdiff_t n, const void *pa, const void *p
     const AG_T *a = (const AG_T *)pa, *b = pb ? (const AG_T *)pb : a;
     AG_T *o = (AG_T *)po;
     vec c0, c1;
-    AG_FN(sm_consts_)(op, v_set1((AG_T)st[0]), v_set1((AG_T)st[1]), v_set1((AG_T)st[2]),
-                      v_set1((AG_T)m0), &c0, &c1);
+    if (op == AG_SOFTMAX_SCALE && m0 == st[0])   /* e^0 = 1: sm_factor_ would give 1/S bit for bit */
+        c0 = c1 = AG_FN(sm_recip_)(v_set1((AG_T)st[1]), v_set1((AG_T)st[2]));
+    else
+        AG_FN(sm_consts_)(op, v_set1((AG_T)st[0]), v_set1((AG_T)st[1]), v_set1((AG_T)st[2]),
+                          v_set1((AG_T)m0), &c0, &c1);
     switch (op) {
     case AG_SOFTMAX_SCALE: AG_FN(sm_apply_)(AG_SOFTMAX_SCALE, n, a, b, c0, c1, o); break;
     case AG_SOFTMAX: AG_FN(sm_apply_)(AG_SOFTMAX, n, a, b, c0, c1, o); break;
@@ -358,99 +368,123 @@ static double AG_FN(k_sm_lse)(const double st[3])
                                            v_set1((AG_T)st[2])));
 }
 
-/* ---- columns: nv vectors of columns side by side, the last holding cnt lanes ---- */
+/* ---- columns ----
+ * A block of up to AG_SM_COLS columns (4 KiB of each row) is swept row by row: each
+ * sweep reads whole pages in memory order, which the prefetchers follow and the TLB
+ * covers (walking one cache line per row down a large stride would cost a TLB miss per
+ * line), and the per-column state lives in small arrays in L1.  Column c is lane
+ * c mod VLANES of its vector and is reduced over k in order, so no ISA reorders it. */
 
-#define AG_SM_CNT(j) ((j) == nv - 1 ? cnt : VLANES)
+#ifndef AG_SM_COLS
+#define AG_SM_COLS ((ptrdiff_t)(4096 / sizeof(AG_T)))
+#endif
 
-/* Forward over columns: max, then exp/sum (storing e for softmax), then the output. */
-static inline void AG_FN(sm_col_fwd_)(int op, int nv, ptrdiff_t cnt, ptrdiff_t n,
-                                      const AG_T *x, ptrdiff_t sx, AG_T *y, ptrdiff_t sy)
+/* Lanes of the vector at column c of ncols. */
+static inline ptrdiff_t AG_FN(sm_cnt_)(ptrdiff_t ncols, ptrdiff_t c)
 {
-    vec m[AG_SM_NV], hi[AG_SM_NV], lo[AG_SM_NV], c0[AG_SM_NV], c1[AG_SM_NV];
-    vmask nan[AG_SM_NV];
-    for (int j = 0; j < nv; j++) {
-        m[j] = AG_C(-INFINITY);
-        nan[j] = v_isnan(m[j]);
-        hi[j] = AG_C(1);                                  /* see sm_add_exp_ */
-        lo[j] = AG_C(0);
+    return ncols - c < VLANES ? ncols - c : VLANES;
+}
+
+/* max (NaN-sticky: v_max(v, m) keeps a NaN m, the select a NaN v), then exp/sum
+ * (storing e for softmax), then the output, over ncols <= AG_SM_COLS columns. */
+static inline void AG_FN(sm_col_fwd_)(int op, ptrdiff_t n, ptrdiff_t ncols, const AG_T *x,
+                                      ptrdiff_t sx, AG_T *y, ptrdiff_t sy)
+{
+    _Alignas(64) AG_T sm[AG_SM_COLS], shi[AG_SM_COLS], slo[AG_SM_COLS];
+    for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
+        v_store(sm + c, AG_C(-INFINITY));
+        v_store(shi + c, AG_C(1));                        /* see sm_add_exp_ */
+        v_store(slo + c, AG_C(0));
     }
     for (ptrdiff_t k = 0; k < n; k++)
-        for (int j = 0; j < nv; j++) {
-            vec v = AG_FN(sm_ld_)(x + k * sx + j * VLANES, AG_SM_CNT(j));
-            nan[j] = v_mor(nan[j], v_isnan(v));
-            m[j] = v_max(m[j], v);
+        for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
+            vec v = AG_FN(sm_ld_)(x + k * sx + c, AG_FN(sm_cnt_)(ncols, c));
+            v_store(sm + c, v_select(v_isnan(v), v, v_max(v, v_load(sm + c))));
         }
-    for (int j = 0; j < nv; j++) m[j] = v_select(nan[j], AG_C(NAN), m[j]);
     for (ptrdiff_t k = 0; k < n; k++)
-        for (int j = 0; j < nv; j++) {
-            vec v = AG_FN(sm_expdiff_)(AG_FN(sm_ld_)(x + k * sx + j * VLANES, AG_SM_CNT(j)), m[j]);
-            if (op == AG_SOFTMAX) AG_FN(sm_st_)(y + k * sy + j * VLANES, AG_SM_CNT(j), v);
-            AG_FN(sm_add_exp_)(&hi[j], &lo[j], v);
+        for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
+            ptrdiff_t cnt = AG_FN(sm_cnt_)(ncols, c);
+            vec v = AG_FN(sm_expdiff_)(AG_FN(sm_ld_)(x + k * sx + c, cnt), v_load(sm + c));
+            if (op == AG_SOFTMAX) AG_FN(sm_st_)(y + k * sy + c, cnt, v);
+            vec hi = v_load(shi + c), lo = v_load(slo + c);
+            AG_FN(sm_add_exp_)(&hi, &lo, v);
+            v_store(shi + c, hi);
+            v_store(slo + c, lo);
         }
-    for (int j = 0; j < nv; j++) {
-        hi[j] = v_sub(hi[j], AG_C(1));                    /* exact */
-        AG_FN(sm_renorm_)(&hi[j], &lo[j]);
-        if (op == AG_LOGSUMEXP)
-            AG_FN(sm_st_)(y + j * VLANES, AG_SM_CNT(j), AG_FN(sm_lse_)(m[j], hi[j], lo[j]));
-        else
-            AG_FN(sm_consts_)(op == AG_SOFTMAX ? AG_SOFTMAX_SCALE : op, m[j], hi[j], lo[j], m[j],
-                              &c0[j], &c1[j]);
+    const int mode = op == AG_SOFTMAX ? AG_SOFTMAX_SCALE : op;
+    for (ptrdiff_t c = 0; c < ncols; c += VLANES) {       /* the constants replace the sums */
+        vec m = v_load(sm + c), hi = v_sub(v_load(shi + c), AG_C(1)), lo = v_load(slo + c), c0, c1;
+        AG_FN(sm_renorm_)(&hi, &lo);
+        if (op == AG_LOGSUMEXP) {
+            AG_FN(sm_st_)(y + c, AG_FN(sm_cnt_)(ncols, c), AG_FN(sm_lse_)(m, hi, lo));
+            continue;
+        }
+        AG_FN(sm_consts_)(mode, m, hi, lo, m, &c0, &c1);
+        v_store(shi + c, c0);
+        v_store(slo + c, c1);
     }
     if (op == AG_LOGSUMEXP) return;
     const AG_T *src = op == AG_SOFTMAX ? y : x;
-    ptrdiff_t ss = op == AG_SOFTMAX ? sy : sx;
+    const ptrdiff_t ss = op == AG_SOFTMAX ? sy : sx;
     for (ptrdiff_t k = 0; k < n; k++)
-        for (int j = 0; j < nv; j++) {
-            vec v = AG_FN(sm_ld_)(src + k * ss + j * VLANES, AG_SM_CNT(j));
-            v = AG_FN(sm_map_)(op == AG_SOFTMAX ? AG_SOFTMAX_SCALE : op, v, v, c0[j], c1[j]);
-            AG_FN(sm_st_)(y + k * sy + j * VLANES, AG_SM_CNT(j), v);
+        for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
+            ptrdiff_t cnt = AG_FN(sm_cnt_)(ncols, c);
+            vec v = AG_FN(sm_ld_)(src + k * ss + c, cnt);
+            AG_FN(sm_st_)(y + k * sy + c, cnt, AG_FN(sm_map_)(mode, v, v, v_load(shi + c), v_load(slo + c)));
         }
 }
 
-/* Backward over columns: the dot (or sum), then the output. */
-static inline void AG_FN(sm_col_bwd_)(int op, int nv, ptrdiff_t cnt, ptrdiff_t n,
-                                      const AG_T *a, ptrdiff_t sa, const AG_T *b, ptrdiff_t sb,
-                                      AG_T *o, ptrdiff_t so)
+/* The dot (or sum) per column, then the output, over ncols <= AG_SM_COLS columns. */
+static inline void AG_FN(sm_col_bwd_)(int op, ptrdiff_t n, ptrdiff_t ncols, const AG_T *a,
+                                      ptrdiff_t sa, const AG_T *b, ptrdiff_t sb, AG_T *o,
+                                      ptrdiff_t so)
 {
-    vec hi[AG_SM_NV], lo[AG_SM_NV];
-    for (int j = 0; j < nv; j++) hi[j] = lo[j] = AG_C(0);
+    _Alignas(64) AG_T shi[AG_SM_COLS], slo[AG_SM_COLS];
+    for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
+        v_store(shi + c, AG_C(0));
+        v_store(slo + c, AG_C(0));
+    }
     for (ptrdiff_t k = 0; k < n; k++)
-        for (int j = 0; j < nv; j++) {
-            vec va = AG_FN(sm_ld_)(a + k * sa + j * VLANES, AG_SM_CNT(j)), pl = AG_C(0);
+        for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
+            ptrdiff_t cnt = AG_FN(sm_cnt_)(ncols, c);
+            vec va = AG_FN(sm_ld_)(a + k * sa + c, cnt), pl = AG_C(0);
             if (op == AG_SOFTMAX_BACKWARD) {
-                vec vb = AG_FN(sm_ld_)(b + k * sb + j * VLANES, AG_SM_CNT(j)), p = v_mul(va, vb);
-                pl = v_fms(va, vb, p);
+                vec vb = AG_FN(sm_ld_)(b + k * sb + c, cnt), p = v_mul(va, vb);
+                pl = v_fms(va, vb, p);                      /* a*b = p + pl exactly */
                 va = p;
             }
-            AG_FN(sm_add_)(&hi[j], &lo[j], va, pl);
+            vec hi = v_load(shi + c), lo = v_load(slo + c);
+            AG_FN(sm_add_)(&hi, &lo, va, pl);
+            v_store(shi + c, hi);
+            v_store(slo + c, lo);
         }
-    for (int j = 0; j < nv; j++) AG_FN(sm_renorm_)(&hi[j], &lo[j]);
+    for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
+        vec hi = v_load(shi + c), lo = v_load(slo + c);
+        AG_FN(sm_renorm_)(&hi, &lo);
+        v_store(shi + c, hi);
+        v_store(slo + c, lo);
+    }
     for (ptrdiff_t k = 0; k < n; k++)
-        for (int j = 0; j < nv; j++) {
-            vec va = AG_FN(sm_ld_)(a + k * sa + j * VLANES, AG_SM_CNT(j));
-            vec vb = AG_FN(sm_ld_)(b + k * sb + j * VLANES, AG_SM_CNT(j));
-            AG_FN(sm_st_)(o + k * so + j * VLANES, AG_SM_CNT(j), AG_FN(sm_map_)(op, va, vb, hi[j], lo[j]));
+        for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
+            ptrdiff_t cnt = AG_FN(sm_cnt_)(ncols, c);
+            vec va = AG_FN(sm_ld_)(a + k * sa + c, cnt), vb = AG_FN(sm_ld_)(b + k * sb + c, cnt);
+            AG_FN(sm_st_)(o + k * so + c, cnt, AG_FN(sm_map_)(op, va, vb, v_load(shi + c), v_load(slo + c)));
         }
 }
-#undef AG_SM_CNT
 
-/* Full blocks of AG_SM_W columns with constant nv (kept in registers), then the rest
- * one vector at a time. */
+/* Blocks of AG_SM_COLS columns, each op its own compiled loop. */
 static void AG_FN(k_sm_col_forward)(int op, ptrdiff_t n, ptrdiff_t ncols, const void *px,
                                     ptrdiff_t sx, void *py, ptrdiff_t sy)
 {
     const AG_T *x = (const AG_T *)px;
-    AG_T *y = (AG_T *)py;
-    ptrdiff_t c = 0;                  /* logsumexp: y is one row of ncols, y + c is right too */
-    for (; c + AG_SM_W <= ncols; c += AG_SM_W)
+    AG_T *y = (AG_T *)py;                 /* logsumexp: y is one row of ncols, y + c is right too */
+    for (ptrdiff_t c = 0; c < ncols; c += AG_SM_COLS) {
+        ptrdiff_t w = ncols - c < AG_SM_COLS ? ncols - c : AG_SM_COLS;
         switch (op) {
-        case AG_SOFTMAX: AG_FN(sm_col_fwd_)(AG_SOFTMAX, AG_SM_NV, VLANES, n, x + c, sx, y + c, sy); break;
-        case AG_LOG_SOFTMAX: AG_FN(sm_col_fwd_)(AG_LOG_SOFTMAX, AG_SM_NV, VLANES, n, x + c, sx, y + c, sy); break;
-        default: AG_FN(sm_col_fwd_)(AG_LOGSUMEXP, AG_SM_NV, VLANES, n, x + c, sx, y + c, sy); break;
+        case AG_SOFTMAX: AG_FN(sm_col_fwd_)(AG_SOFTMAX, n, w, x + c, sx, y + c, sy); break;
+        case AG_LOG_SOFTMAX: AG_FN(sm_col_fwd_)(AG_LOG_SOFTMAX, n, w, x + c, sx, y + c, sy); break;
+        default: AG_FN(sm_col_fwd_)(AG_LOGSUMEXP, n, w, x + c, sx, y + c, sy); break;
         }
-    for (; c < ncols; c += VLANES) {
-        ptrdiff_t cnt = ncols - c < VLANES ? ncols - c : VLANES;
-        AG_FN(sm_col_fwd_)(op, 1, cnt, n, x + c, sx, y + c, sy);
     }
 }
 
@@ -460,14 +494,11 @@ static void AG_FN(k_sm_col_backward)(int op, ptrdiff_t n, ptrdiff_t ncols, const
 {
     const AG_T *a = (const AG_T *)pa, *b = (const AG_T *)pb;
     AG_T *o = (AG_T *)po;
-    ptrdiff_t c = 0;
-    for (; c + AG_SM_W <= ncols; c += AG_SM_W)
+    for (ptrdiff_t c = 0; c < ncols; c += AG_SM_COLS) {
+        ptrdiff_t w = ncols - c < AG_SM_COLS ? ncols - c : AG_SM_COLS;
         if (op == AG_SOFTMAX_BACKWARD)
-            AG_FN(sm_col_bwd_)(AG_SOFTMAX_BACKWARD, AG_SM_NV, VLANES, n, a + c, sa, b + c, sb, o + c, so);
+            AG_FN(sm_col_bwd_)(AG_SOFTMAX_BACKWARD, n, w, a + c, sa, b + c, sb, o + c, so);
         else
-            AG_FN(sm_col_bwd_)(AG_LOG_SOFTMAX_BACKWARD, AG_SM_NV, VLANES, n, a + c, sa, b + c, sb, o + c, so);
-    for (; c < ncols; c += VLANES) {
-        ptrdiff_t cnt = ncols - c < VLANES ? ncols - c : VLANES;
-        AG_FN(sm_col_bwd_)(op, 1, cnt, n, a + c, sa, b + c, sb, o + c, so);
+            AG_FN(sm_col_bwd_)(AG_LOG_SOFTMAX_BACKWARD, n, w, a + c, sa, b + c, sb, o + c, so);
     }
 }

@@ -5,6 +5,7 @@ An array is handed to C as (outer, n, inner) byte strides, the softmax axis in t
 middle: the axes before it collapse into `outer` and those after it into `inner` when
 their strides allow (any C/F-ordered array, most views), so nothing is transposed or
 copied; only layouts that do not collapse are copied first."""
+import math
 import operator
 
 import numpy as np
@@ -87,6 +88,8 @@ def _strides(a, ax, outer, inner):
 
 def _empty(shape, order, dtype):
     """An uninitialised array of `shape` whose memory runs through the axes in `order`."""
+    if order == sorted(order):
+        return np.empty(shape, dtype)
     return np.empty([shape[d] for d in order], dtype).transpose(np.argsort(order))
 
 
@@ -111,8 +114,10 @@ def _run(name, a, b, ax, out, keepdims=False):
         out = _check_out(name, out, rshape, dtype)
 
     # the axes before and after ax, outermost first in a's memory, collapse to outer and inner
-    key = lambda d: -abs(a.strides[d])  # noqa: E731
-    outer, inner = sorted(range(ax), key=key), sorted(range(ax + 1, a.ndim), key=key)
+    strides = a.strides
+    outer = sorted(range(ax), key=lambda d: -abs(strides[d])) if ax > 1 else list(range(ax))
+    inner = sorted(range(ax + 1, a.ndim), key=lambda d: -abs(strides[d])) if a.ndim - ax > 2 \
+        else list(range(ax + 1, a.ndim))
     sa = _strides(a, ax, outer, inner)
     if sa is None:
         a = np.ascontiguousarray(a)
@@ -129,18 +134,17 @@ def _run(name, a, b, ax, out, keepdims=False):
 
     # the result: out itself when C can write there, else a fresh array in a's axis order
     full = out if out is None or not lse or keepdims else np.expand_dims(out, ax)
-    res = None
+    res = so = None
     if out is not None and full.dtype == dtype and full.dtype.isnative:
         so = _strides(full, ax, outer, inner)
-        inputs = (a,) if b is None else (a, b)
-        if so is not None and _writable_in_place(full, inputs, not lse):
+        if so is not None and _writable_in_place(full, (a,) if b is None else (a, b), not lse):
             res = full
     if res is None:
         res = _empty(a.shape[:ax] + (1,) + a.shape[ax + 1:] if lse else a.shape, order, dtype)
-    so = _strides(res, ax, outer, inner)
+        so = _strides(res, ax, outer, inner)
 
-    nouter = int(np.prod([a.shape[d] for d in outer]))
-    ninner = int(np.prod([a.shape[d] for d in inner]))
+    nouter = math.prod(a.shape[d] for d in outer)
+    ninner = math.prod(a.shape[d] for d in inner)
     _core.softmax_run(op, nouter, a.shape[ax], ninner, a, sa, b, sb or (0, 0, 0), res, so)
 
     if out is None:
@@ -153,9 +157,34 @@ def _run(name, a, b, ax, out, keepdims=False):
     return out
 
 
+def _plain(a, ax):
+    """a is a non-empty C-contiguous float32/float64 array and ax its last axis."""
+    return ax == a.ndim - 1 and a.flags.c_contiguous and a.size and a.dtype in (_F32, _F64)
+
+
+def _plain_out(out, inputs):
+    """out is a writeable C-contiguous array like inputs[0], one of them or apart from them."""
+    x = inputs[0]
+    return type(out) is np.ndarray and out.shape == x.shape and out.dtype == x.dtype \
+        and out.flags.c_contiguous and out.flags.writeable \
+        and all(out is a or not np.may_share_memory(out, a) for a in inputs)
+
+
+def _run_plain(name, a, b, out):
+    """The common call (C-contiguous, last axis, one float dtype) without the layout
+    search of _run: it matters for small arrays."""
+    res, n, size = np.empty_like(a) if out is None else out, a.shape[-1], a.itemsize
+    st = (n * size, size, size)
+    _core.softmax_run(_OPS[name], a.size // n, n, 1, a, st, b, st, res, st)
+    return res
+
+
 def _forward(name, x, axis, out, keepdims=False):
     x = _input(name, x)
-    return _run(name, x, None, _axis(name, axis, x.ndim), out, keepdims)
+    ax = _axis(name, axis, x.ndim)
+    if name != "logsumexp" and _plain(x, ax) and (out is None or _plain_out(out, (x,))):
+        return _run_plain(name, x, None, out)
+    return _run(name, x, None, ax, out, keepdims)
 
 
 def _backward(name, dy, y, axis, out, dy_name):
@@ -168,6 +197,8 @@ def _backward(name, dy, y, axis, out, dy_name):
         # C reads both in one precision: bring the other one to the promoted dtype
         target = _result_dtype(common)
         dy, y = dy.astype(target, copy=False), y.astype(target, copy=False)
+    if dy.dtype == y.dtype and _plain(dy, ax) and y.flags.c_contiguous and (out is None or _plain_out(out, (dy, y))):
+        return _run_plain("softmax_backward" if name == "softmax_jvp" else name, dy, y, out)
     return _run(name, dy, y, ax, out)
 
 
