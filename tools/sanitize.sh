@@ -42,7 +42,7 @@ VPY="$WORK/venv/bin/python"
 phase "building actgrad with ACTGRAD_SANITIZE=1"
 (cd "$WORK/src" && ACTGRAD_SANITIZE=1 "$VPY" -m pip install -q --no-build-isolation .)
 SO=$(ls "$("$VPY" -c "import sysconfig; print(sysconfig.get_paths()['platlib'])")"/actgrad/_core*.so)
-ldd "$SO" | grep -q libasan || { echo "sanitize.sh: $SO is not linked with ASan" >&2; exit 1; }
+ldd "$SO" | grep libasan >/dev/null || { echo "sanitize.sh: $SO is not linked with ASan" >&2; exit 1; }
 echo "built $SO"
 
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:strict_init_order=1"
