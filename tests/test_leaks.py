@@ -170,25 +170,28 @@ def _raises(f, args, kwargs):
 
 
 def test_tracemalloc_flat():
-    """Python and NumPy allocations (NumPy reports its data buffers to tracemalloc) do not grow:
-    a leaked array, exception, traceback or reference on any path would grow every window of
-    20 rounds by >= 20 x its size.  Caches that fill over the first calls (measured: up to
-    ~600 bytes, over ~300 calls of one error path) stop growing, so the later windows are
-    judged; the noise there is ~0 bytes."""
+    """Python and NumPy allocations (NumPy reports its data buffers to tracemalloc) do not grow
+    per call: over 40 rounds of every call, no allocation site gains 40 or more live blocks
+    (a leaked array, exception, message or reference on any one path gains one per round),
+    and the total stays within what caches fill (measured: a few KB, no more per round)."""
+    rounds = 40
     _run(CALLS, 3)
     gc.collect()
     tracemalloc.start()
-    growth = []
     try:
-        for _ in range(3):
-            gc.collect()
-            before, _ = tracemalloc.get_traced_memory()
-            _run(CALLS, 20)
-            gc.collect()
-            growth.append(tracemalloc.get_traced_memory()[0] - before)
+        _run(CALLS, 2)
+        gc.collect()
+        before = tracemalloc.take_snapshot()
+        size0, _ = tracemalloc.get_traced_memory()
+        _run(CALLS, rounds)
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+        size1, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert min(growth[1:]) < 1000, f"grew {growth} bytes in windows of {20 * len(CALLS)} calls"
+    grown = [str(st) for st in after.compare_to(before, "lineno") if st.count_diff >= rounds]
+    assert grown == [], f"allocation sites growing by a block per round: {grown[:5]}"
+    assert size1 - size0 < 64 * 1024, f"grew {size1 - size0} bytes over {rounds * len(CALLS)} calls"
 
 
 @pytest.mark.skipif(UNDER_ASAN, reason="ASan's quarantine keeps freed memory resident")
