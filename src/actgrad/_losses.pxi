@@ -5,6 +5,10 @@
 #   and (outer, inner); grads: a 2-D (outer, inner) array of any strides, or None.
 
 from libc.stdint cimport int64_t
+from cpython.object cimport PyObject
+
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_Scalar(void *data, cnp.PyArray_Descr *descr, PyObject *base)
 
 cdef extern from "actgrad.h" nogil:
     ctypedef struct ag_ce_args:
@@ -48,10 +52,18 @@ cdef inline void *_data(object a):
     return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
+cdef inline object _scalar_of(cnp.ndarray x, double total):
+    """total as a NumPy scalar of x's dtype (float32 or float64)."""
+    cdef float f = <float>total
+    if cnp.PyArray_ITEMSIZE(x) == 4:
+        return PyArray_Scalar(&f, cnp.PyArray_DESCR(x), NULL)
+    return PyArray_Scalar(&total, cnp.PyArray_DESCR(x), NULL)
+
+
 def cross_entropy(cnp.ndarray x, Py_ssize_t outer, Py_ssize_t C, Py_ssize_t inner, object target,
                   object probs, object weight, long long ignore_index, double label_smoothing,
                   int reduction, double grad, object grads, object loss, object dx, bint want_total):
-    """ag_cross_entropy; returns (status, total, first bad target)."""
+    """ag_cross_entropy; returns (status, total as a scalar of x's dtype, first bad target)."""
     cdef ag_ce_args a
     cdef double total = 0.0
     cdef int64_t bad = 0
@@ -84,7 +96,7 @@ def cross_entropy(cnp.ndarray x, Py_ssize_t outer, Py_ssize_t C, Py_ssize_t inne
     a.dx = _data(dx)
     with nogil:
         rc = ag_cross_entropy(&a, &total if want_total else NULL, &bad)
-    return rc, total, bad
+    return rc, _scalar_of(x, total), bad
 
 
 cdef inline void _bcast(ag_bcast *b, object arr, Py_ssize_t rep, Py_ssize_t period):
@@ -97,7 +109,8 @@ def pointwise_loss(bint mse, cnp.ndarray x, cnp.ndarray t, object weight, Py_ssi
                    Py_ssize_t w_period, object pos_weight, Py_ssize_t pw_rep, Py_ssize_t pw_period,
                    int reduction, double grad, object grads, Py_ssize_t g_rep, Py_ssize_t g_period,
                    object loss, object dx, bint want_total):
-    """ag_mse or ag_bce_with_logits on contiguous x, t; returns (status, total)."""
+    """ag_mse or ag_bce_with_logits on contiguous x, t; returns (status, total as a scalar of
+    x's dtype)."""
     cdef ag_pointwise_args a
     cdef double total = 0.0
     cdef int rc
@@ -117,4 +130,4 @@ def pointwise_loss(bint mse, cnp.ndarray x, cnp.ndarray t, object weight, Py_ssi
             rc = ag_mse(&a, &total if want_total else NULL)
         else:
             rc = ag_bce_with_logits(&a, &total if want_total else NULL)
-    return rc, total
+    return rc, _scalar_of(x, total)

@@ -94,10 +94,12 @@ def _grad_out(fname, out, shape, cdt, rdt, inputs):
 
 
 def _finish(loss, total, rdt, red, g, out, want_loss, want_grad):
-    """The results in the result dtype: the loss (a scalar unless reduction 'none') and/or
-    the gradient (copied to out when it was computed elsewhere)."""
+    """The results in the result dtype: the loss (total, a scalar of the compute dtype, unless
+    reduction 'none') and/or the gradient (copied to out when it was computed elsewhere)."""
     if want_loss:
-        loss = rdt.type(total) if red != _NONE else (loss if loss.dtype == rdt else loss.astype(rdt))
+        loss = total if red != _NONE else loss
+        if loss.dtype != rdt:
+            loss = rdt.type(loss) if red != _NONE else loss.astype(rdt)
     if not want_grad:
         return loss
     if out is None:
@@ -112,23 +114,34 @@ def _finish(loss, total, rdt, red, g, out, want_loss, want_grad):
 
 def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoothing, grad, out,
         want_loss, want_grad):
-    red = _reduction(fname, reduction)
-    x, rdt = _floats(fname, "logits", logits)
-    cdt = x.dtype
+    red = _REDUCTIONS.get(reduction) if type(reduction) is str else None
+    if red is None:
+        red = _reduction(fname, reduction)
+    x = logits
+    if type(x) is np.ndarray and ((cdt := x.dtype) is _F32 or cdt is _F64):
+        rdt = cdt
+    else:
+        x, rdt = _floats(fname, "logits", logits)
+        cdt = x.dtype
     ndim = x.ndim
     if type(axis) is not int:
         try:
             axis = operator.index(axis)
         except TypeError:
             raise TypeError(f"{fname}: axis must be an integer, got {axis!r}") from None
-    if not -ndim <= axis < ndim:
-        raise _AxisError(axis, ndim, f"{fname}: class axis")
-    ax = axis % ndim
     shape = x.shape
-    C = shape[ax]
-    outer = math.prod(shape[:ax])
-    inner = math.prod(shape[ax + 1:])
-    sample_shape = shape[:ax] + shape[ax + 1:]
+    if axis == -1 and ndim == 2:   # the usual (N, C)
+        outer, C = shape
+        inner = 1
+        sample_shape = (outer,)
+    else:
+        if not -ndim <= axis < ndim:
+            raise _AxisError(axis, ndim, f"{fname}: class axis")
+        ax = axis % ndim
+        C = shape[ax]
+        outer = math.prod(shape[:ax])
+        inner = math.prod(shape[ax + 1:])
+        sample_shape = shape[:ax] + shape[ax + 1:]
     if not x.flags.c_contiguous:
         x = np.ascontiguousarray(x)
     ls = 0.0 if type(label_smoothing) is float and label_smoothing == 0.0 else \
@@ -141,7 +154,9 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
 
     t = target if type(target) is np.ndarray else np.asarray(target)
     probs = index = None
-    if t.ndim == ndim - 1:
+    if t.ndim == ndim - 1 and t.dtype is _I64 and t.shape == sample_shape and t.flags.c_contiguous:
+        index = t
+    elif t.ndim == ndim - 1:
         if t.dtype.kind not in "iu":
             raise TypeError(
                 f"{fname}: target of shape {t.shape} (logits' shape without the class axis) must hold "
@@ -192,7 +207,10 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
 
     dx = gret = None
     if want_grad:
-        dx, gret = _grad_out(fname, out, shape, cdt, rdt, (probs, index, grads, w))
+        if out is None and rdt is cdt:
+            dx = np.empty(shape, cdt)
+        else:
+            dx, gret = _grad_out(fname, out, shape, cdt, rdt, (probs, index, grads, w))
     loss = np.empty(sample_shape, cdt) if want_loss and red == _NONE else None
     rc, total, bad = _core.cross_entropy(x, outer, C, inner, index, probs, w, ignore_index, ls, red,
                                          gscalar, grads, loss, dx, want_loss and red != _NONE)
@@ -201,6 +219,12 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
             raise IndexError(f"{fname}: target {bad} is out of bounds for {C} classes "
                              f"(ignore_index={ignore_index})")
         raise MemoryError(f"{fname}: out of memory")
+    if rdt is cdt and gret is None:   # results already in place
+        if not want_grad:
+            return total if red != _NONE else loss
+        if want_loss:
+            return (total if red != _NONE else loss), dx
+        return dx
     return _finish(loss, total, rdt, red, dx, gret, want_loss, want_grad)
 
 
