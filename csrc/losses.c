@@ -7,8 +7,11 @@
  *   ROWS  classes contiguous (stride 1) and C >= CE_ROWS_MIN: ce_rows reads each
  *         sample's row in place (vectors along the classes);
  *   COLS  samples contiguous (inner stride 1, e.g. (N, C, H, W) with axis 1):
- *         ce_cols reads the C x block tile in place, vectors across samples, a
- *         loop over the classes -- the whole array is never transposed;
+ *         ce_cols, vectors across samples, a loop over the classes, on the C x
+ *         block tile copied class by class (contiguous runs) into a compact
+ *         buffer -- the whole array is never transposed.  In place, the tile's
+ *         rows sit a class stride apart, often a multiple of 4 KB (H W = 16384):
+ *         all in the same L1 sets, evicting each other between the passes;
  *   PACK  otherwise: the block is copied into a small buffer in the layout of
  *         ce_cols (C < CE_ROWS_MIN: short rows waste most lanes of a vector and
  *         pay a horizontal max and sum per sample; a C x 64 tile has neither) or
@@ -159,10 +162,23 @@ static void ce_block(ce_job *j, ptrdiff_t k, ptrdiff_t n, ag_ce_block *b, void *
     const char *q = a->probs ? (const char *)a->probs + off : NULL;
     char *g = a->dx ? (char *)a->dx + off : NULL;
     b->n = n;
-    if (j->mode != PACK) {
+    if (j->mode == COLS) {  /* the tile's class rows, each n contiguous samples */
+        const size_t run = (size_t)n * j->esz, xs = (size_t)j->sc * j->esz, bs = (size_t)j->pcs * j->esz;
+        for (ptrdiff_t c = 0; c < a->C; c++) {
+            memcpy((char *)xb + c * bs, x + c * xs, run);
+            for (size_t l = 0; l < run; l += 64) __builtin_prefetch(x + c * xs + run + l);  /* the next tile */
+        }
+        for (ptrdiff_t c = 0; q && c < a->C; c++) memcpy((char *)qb + c * bs, q + c * xs, run);
+        b->x = xb; b->q = q ? qb : NULL; b->g = g ? gb : NULL;
+        b->ss = 1; b->cs = j->pcs;
+        j->kernel(b);
+        for (ptrdiff_t c = 0; g && c < a->C; c++) memcpy(g + c * xs, (char *)gb + c * bs, run);
+        return;
+    }
+    if (j->mode == ROWS) {
         b->x = x; b->q = q; b->g = j->stream ? gb : g;
-        b->ss = j->mode == ROWS ? j->si : 1;
-        b->cs = j->mode == ROWS ? 1 : j->sc;
+        b->ss = j->si;
+        b->cs = 1;
         j->kernel(b);
         if (j->stream) stream_copy(g, gb, (size_t)(n * a->C) * j->esz);  /* rows contiguous: si == C */
         return;
@@ -199,7 +215,7 @@ static void ce_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
     _Alignas(64) char stack[3][CE_TILE_ELEMS * sizeof(double)];
     char *buf[3] = { stack[0], stack[1], stack[2] }, *heap = NULL;
     const size_t tile_bytes = (size_t)(j->tile * a->C) * j->esz;
-    if ((j->mode == PACK || j->stream) && tile_bytes > sizeof stack[0]) {
+    if ((j->mode != ROWS || j->stream) && tile_bytes > sizeof stack[0]) {
         heap = malloc(3 * tile_bytes);
         if (!heap) { j->nomem = 1; return; }
         for (int i = 0; i < 3; i++) buf[i] = heap + i * tile_bytes;
@@ -281,8 +297,9 @@ static int cross_entropy(const ag_ce_args *a, double *total, int64_t *bad_target
     const int cols = j.mode == COLS || (j.mode == PACK && C < CE_ROWS_MIN);
     j.kernel = cols ? kt->ce_cols[!j.f32] : kt->ce_rows[!j.f32];
     j.stream = j.mode == ROWS && a->dx && j.si == C && (double)(S * C) * (double)j.esz >= CE_STREAM_BYTES;
-    if (j.mode == PACK || j.stream) {
-        if (!cols) j.tile = C ? min2(AG_CE_BLOCK, (CE_TILE_ELEMS + C - 1) / C) : AG_CE_BLOCK;
+    if (j.mode != ROWS || j.stream) {  /* a tile of about CE_TILE_ELEMS (whole vectors of samples for ce_cols) */
+        const ptrdiff_t fit = C ? (CE_TILE_ELEMS + C - 1) / C : AG_CE_BLOCK;
+        j.tile = min2(AG_CE_BLOCK, cols ? (fit < 16 ? 16 : (fit + 15) / 16 * 16) : fit);
         j.pss = cols ? 1 : C;
         j.pcs = cols ? j.tile : 1;
     }
