@@ -74,39 +74,48 @@ def _scalar_grad(fname, grad):
 
 
 def _grad_out(fname, out, shape, cdt, rdt, inputs):
-    """(the array the C core writes the gradient into, out or None).  The C core writes
-    `out` itself when it is C-contiguous, of the compute dtype and overlaps no input but
-    the logits (which the kernels read before writing); else a new array, copied to out."""
+    """(the array the C core writes the gradient into, the array to copy it to or None).
+    The C core writes `out` itself when it is C-contiguous, of the compute dtype and
+    overlaps no input but the logits (which the kernels read before writing)."""
     if out is None:
         return np.empty(shape, cdt), None
-    if type(out) is not np.ndarray and not isinstance(out, np.ndarray):
+    if not isinstance(out, np.ndarray):
         raise TypeError(f"{fname}: out must be a NumPy array, got {type(out).__name__}")
     if out.shape != shape:
         raise ValueError(f"{fname}: out has shape {out.shape}, the gradient has shape {shape}")
-    if not out.flags.writeable:
+    flags = out.flags
+    if not flags.writeable:
         raise ValueError(f"{fname}: out is read-only")
-    if not np.can_cast(rdt, out.dtype, "same_kind"):
+    if out.dtype is cdt and rdt is cdt and flags.c_contiguous:
+        for a in inputs:
+            if a is not None and np.may_share_memory(a, out):
+                break
+        else:
+            return out, None
+    elif not np.can_cast(rdt, out.dtype, "same_kind"):
         raise TypeError(f"{fname}: cannot write the {rdt} gradient to out of dtype {out.dtype} "
                         "under 'same_kind' casting")
-    direct = out.dtype == cdt and rdt == cdt and out.flags.c_contiguous and not any(
-        a is not None and a is not out and np.may_share_memory(a, out) for a in inputs)
-    return (out, out) if direct else (np.empty(shape, cdt), out)
+    return np.empty(shape, cdt), out
 
 
 def _finish(loss, total, rdt, red, g, out, want_loss, want_grad):
     """The results in the result dtype: the loss (total, a scalar of the compute dtype, unless
-    reduction 'none') and/or the gradient (copied to out when it was computed elsewhere)."""
+    reduction 'none') and/or the gradient g (copied to out unless None)."""
+    if out is None and total.dtype is rdt:   # computed in the result dtype, in place (usual)
+        if red != _NONE:
+            loss = total
+        return (loss, g) if want_loss and want_grad else (g if want_grad else loss)
     if want_loss:
         loss = total if red != _NONE else loss
         if loss.dtype != rdt:
             loss = rdt.type(loss) if red != _NONE else loss.astype(rdt)
     if not want_grad:
         return loss
-    if out is None:
-        g = g if g.dtype == rdt else g.astype(rdt)
-    elif out is not g:
+    if out is not None:
         np.copyto(out, g, casting="same_kind")
         g = out
+    elif g.dtype != rdt:
+        g = g.astype(rdt)
     return (loss, g) if want_loss else g
 
 
@@ -210,7 +219,7 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
         if out is None and rdt is cdt:
             dx = np.empty(shape, cdt)
         else:
-            dx, gret = _grad_out(fname, out, shape, cdt, rdt, (probs, index, grads, w))
+            dx, gret = _grad_out(fname, out, shape, cdt, rdt, (index, probs, grads, w))
     loss = np.empty(sample_shape, cdt) if want_loss and red == _NONE else None
     rc, total, bad = _core.cross_entropy(x, outer, C, inner, index, probs, w, ignore_index, ls, red,
                                          gscalar, grads, loss, dx, want_loss and red != _NONE)
@@ -219,12 +228,6 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
             raise IndexError(f"{fname}: target {bad} is out of bounds for {C} classes "
                              f"(ignore_index={ignore_index})")
         raise MemoryError(f"{fname}: out of memory")
-    if rdt is cdt and gret is None:   # results already in place
-        if not want_grad:
-            return total if red != _NONE else loss
-        if want_loss:
-            return (total if red != _NONE else loss), dx
-        return dx
     return _finish(loss, total, rdt, red, dx, gret, want_loss, want_grad)
 
 
