@@ -231,11 +231,36 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
     return _finish(loss, total, rdt, red, dx, gret, want_loss, want_grad)
 
 
+def _ce_fast(fname, logits, target, axis, ignore_index, reduction, label_smoothing, grad, want_loss,
+             want_grad, out=None):
+    """The usual call -- (N, C) float logits, int64 labels, a mean or sum loss, no weight, no
+    out or a ready one -- in one step through _core.cross_entropy_fast, or None for the
+    general path."""
+    if ((axis != -1 and axis != 1) or type(ignore_index) is not int or type(label_smoothing) is not float
+            or not 0.0 <= label_smoothing <= 1.0 or type(grad) is not float
+            or (reduction != "mean" and reduction != "sum")):
+        return None
+    r = _core.cross_entropy_fast(logits, target, ignore_index, label_smoothing, _REDUCTIONS[reduction],
+                                 grad, want_loss, want_grad, out)
+    if r is None:
+        return None
+    rc, loss, dx, bad = r
+    if rc:
+        if rc == 1:
+            raise IndexError(f"{fname}: target {bad} is out of bounds for {logits.shape[1]} classes "
+                             f"(ignore_index={ignore_index})")
+        raise MemoryError(f"{fname}: out of memory")
+    return (loss, dx) if want_loss and want_grad else (dx if want_grad else loss)
+
+
 def cross_entropy(logits, target, axis=-1, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """PyTorch's F.cross_entropy with the classes along `axis`: `target` holds class
     indices (the shape of logits without `axis`) or class probabilities (the shape of
     logits).  Returns a NumPy scalar for reduction 'mean'/'sum', an array for 'none'."""
+    if weight is None and (r := _ce_fast("cross_entropy", logits, target, axis, ignore_index, reduction,
+                                         label_smoothing, 1.0, True, False)) is not None:
+        return r
     return _ce("cross_entropy", logits, target, axis, weight, ignore_index, reduction,
                label_smoothing, 1.0, None, True, False)
 
@@ -244,6 +269,10 @@ def cross_entropy_backward(logits, target, axis=-1, weight=None, ignore_index=-1
                            label_smoothing=0.0, grad=1.0, out=None):
     """d loss / d logits of cross_entropy, times the upstream `grad` (a scalar, or one value
     per sample for reduction 'none')."""
+    if weight is None and (r := _ce_fast(
+            "cross_entropy_backward", logits, target, axis, ignore_index, reduction, label_smoothing,
+            grad, False, True, out)) is not None:
+        return r
     return _ce("cross_entropy_backward", logits, target, axis, weight, ignore_index, reduction,
                label_smoothing, grad, out, False, True)
 
@@ -252,6 +281,10 @@ def cross_entropy_with_grad(logits, target, axis=-1, weight=None, ignore_index=-
                             reduction="mean", label_smoothing=0.0, out=None):
     """(cross_entropy(...), d loss / d logits) from one fused pass over the logits; for
     reduction 'none' the gradient is that of the sum of the losses."""
+    if weight is None and (r := _ce_fast(
+            "cross_entropy_with_grad", logits, target, axis, ignore_index, reduction, label_smoothing,
+            1.0, True, True, out)) is not None:
+        return r
     return _ce("cross_entropy_with_grad", logits, target, axis, weight, ignore_index, reduction,
                label_smoothing, 1.0, out, True, True)
 
