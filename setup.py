@@ -16,10 +16,10 @@ from setuptools import Extension, setup
 ROOT = Path(__file__).resolve().parent
 subprocess.check_call([sys.executable, str(ROOT / "tools" / "gen.py"), str(ROOT / "csrc" / "gen")])
 
-CORE = ["csrc/dispatch.c", "csrc/elementwise.c", "csrc/parallel.c", "csrc/losses.c",
+CORE = ["csrc/dispatch.c", "csrc/elementwise.c", "csrc/parallel.c", "csrc/losses.c", "csrc/losses_pointwise.c",
         "csrc/isa/kernels_scalar.c", "csrc/isa/kernels_avx2.c", "csrc/isa/kernels_avx512.c"]
 DEPENDS = [str(p.relative_to(ROOT)) for d in ("include", "simd", "vmath", "ops", "loops", "isa", "gen")
-           for p in (ROOT / "csrc" / d).glob("*.[hc]*")] + ["csrc/convert.h"]
+           for p in (ROOT / "csrc" / d).glob("*.[hc]*")] + ["csrc/convert.h", "csrc/tiles.h"]
 
 extension = Extension(
     "actgrad._core",
