@@ -1,5 +1,6 @@
 """Losses and their gradients (API.md section 4): argument checks, dtype rules,
-layouts, ``out=`` and reductions.  The arithmetic is in C (csrc/losses.c), reached
+layouts, ``out=`` and reductions.  The arithmetic is in C (csrc/losses.c,
+losses_pointwise.c, loops/losses_body.h), reached
 through actgrad._core; docs/losses.md derives the formulas."""
 import math
 import operator
