@@ -18,9 +18,10 @@ ROOT = Path(__file__).resolve().parent
 subprocess.check_call([sys.executable, str(ROOT / "tools" / "gen.py"), str(ROOT / "csrc" / "gen")])
 
 CORE = ["csrc/dispatch.c", "csrc/elementwise.c", "csrc/parallel.c", "csrc/softmax.c", "csrc/losses.c",
+        "csrc/losses_pointwise.c",
         "csrc/isa/kernels_scalar.c", "csrc/isa/kernels_avx2.c", "csrc/isa/kernels_avx512.c"]
 DEPENDS = [str(p.relative_to(ROOT)) for d in ("include", "simd", "vmath", "ops", "loops", "isa", "gen")
-           for p in (ROOT / "csrc" / d).glob("*.[hc]*")] + ["csrc/convert.h"]
+           for p in (ROOT / "csrc" / d).glob("*.[hc]*")] + ["csrc/convert.h", "csrc/tiles.h"]
 
 # ACTGRAD_SANITIZE=1 builds the extension (C core and bindings) with AddressSanitizer and
 # UndefinedBehaviorSanitizer, any report fatal, at -O1 so reports stay readable.  Python

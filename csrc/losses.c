@@ -1,14 +1,18 @@
-/* Loss drivers: cut the samples into blocks for the kernels of the table
- * (loops/losses_body.h), over the thread pool, with deterministic reductions.
+/* Cross-entropy driver: cuts the samples into blocks for the kernels of the table
+ * (loops/losses_body.h), over the thread pool, with a deterministic reduction.
+ * (BCE with logits and MSE: losses_pointwise.c.)
  *
- * Cross-entropy layouts.  Logits are (outer, C, inner) with any strides; an
+ * Layouts.  Logits are (outer, C, inner) with any strides; an
  * inner of 1 is folded so that the samples run along `inner`.  A block of
  * samples goes to one of:
  *   ROWS  classes contiguous (stride 1) and C >= CE_ROWS_MIN: ce_rows reads each
  *         sample's row in place (vectors along the classes);
  *   COLS  samples contiguous (inner stride 1, e.g. (N, C, H, W) with axis 1):
- *         ce_cols reads the C x block tile in place, vectors across samples, a
- *         loop over the classes -- the whole array is never transposed;
+ *         ce_cols, vectors across samples, a loop over the classes, on the C x
+ *         block tile copied class by class (contiguous runs) into a compact
+ *         buffer -- the whole array is never transposed.  In place, the tile's
+ *         rows sit a class stride apart, often a multiple of 4 KB (H W = 16384):
+ *         all in the same L1 sets, evicting each other between the passes;
  *   PACK  otherwise: the block is copied into a small buffer in the layout of
  *         ce_cols (C < CE_ROWS_MIN: short rows waste most lanes of a vector and
  *         pay a horizontal max and sum per sample; a C x 64 tile has neither) or
@@ -26,73 +30,18 @@
  * count, and the partials are added in chunk order at the end.  A sample's loss
  * never depends on its block (lanes and rows are independent). */
 #include <fenv.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 #include "include/actgrad.h"
+#include "tiles.h"
 
 #define CE_ROWS_MIN 16            /* classes: fewer go through packed ce_cols tiles */
 #define CE_TILE_ELEMS 4096        /* logits in a packed tile (stack buffers) */
 #define CE_GRAIN_ELEMS (1 << 15)  /* logits per thread range, at least */
 #define CE_CHUNK_ELEMS 4096       /* logits per partial sum (about) */
 #define CE_STREAM_BYTES (1 << 23) /* gradients from this size on are streamed out */
-#define PT_CHUNK 4096             /* elements per partial sum of BCE/MSE */
-#define PT_RUN 256                /* elements per kernel call: a float lane sums at most 32 */
 
 enum { ROWS, COLS, PACK };
-
-static ptrdiff_t min2(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
-
-static double get(const void *p, ptrdiff_t i, int f32)
-{
-    return f32 ? ((const float *)p)[i] : ((const double *)p)[i];
-}
-
-static void put(void *p, ptrdiff_t i, int f32, double v)
-{
-    if (f32) ((float *)p)[i] = (float)v;
-    else ((double *)p)[i] = v;
-}
-
-/* dst[i*dss + c*dcs] = src[i*sss + c*scs] for i < n, c < C, in elements. */
-#define COPY2D(T) for (ptrdiff_t i = 0; i < n; i++) for (ptrdiff_t c = 0; c < C; c++) \
-    ((T *)dst)[i * dss + c * dcs] = ((const T *)src)[i * sss + c * scs]
-static void copy2d(int f32, ptrdiff_t n, ptrdiff_t C, void *dst, ptrdiff_t dss, ptrdiff_t dcs,
-                   const void *src, ptrdiff_t sss, ptrdiff_t scs)
-{
-    if (f32) COPY2D(float);
-    else COPY2D(double);
-}
-#undef COPY2D
-
-/* dst[0, n) = src[0, n) with non-temporal stores where the ISA has them (the
- * caller issues the fence); 16-byte aligned from the first aligned element. */
-static void stream_copy(char *dst, const char *src, size_t bytes)
-{
-#if defined(__SSE2__)
-    size_t head = (size_t)(-(uintptr_t)dst & 15);
-    if (head > bytes) head = bytes;
-    memcpy(dst, src, head);
-    size_t i = head;
-    for (; i + 16 <= bytes; i += 16)
-        _mm_stream_si128((__m128i *)(dst + i), _mm_loadu_si128((const __m128i *)(src + i)));
-    memcpy(dst + i, src + i, bytes - i);
-#else
-    memcpy(dst, src, bytes);
-#endif
-}
-
-static void stream_fence(void)
-{
-#if defined(__SSE2__)
-    _mm_sfence();
-#endif
-}
-
-/* ---- cross-entropy ---- */
 
 typedef struct {
     const ag_ce_args *a;
@@ -118,20 +67,37 @@ static void ce_block(ce_job *j, ptrdiff_t k, ptrdiff_t n, ag_ce_block *b, void *
     const char *q = a->probs ? (const char *)a->probs + off : NULL;
     char *g = a->dx ? (char *)a->dx + off : NULL;
     b->n = n;
-    if (j->mode != PACK) {
+    if (j->mode == COLS) {  /* the tile's class rows, each n contiguous samples */
+        const size_t run = (size_t)n * j->esz, xs = (size_t)j->sc * j->esz, bs = (size_t)j->pcs * j->esz;
+        for (ptrdiff_t c = 0; c < a->C; c++) {
+            memcpy((char *)xb + c * bs, x + c * xs, run);
+            for (size_t l = 0; l < run; l += 64) __builtin_prefetch(x + c * xs + run + l);  /* the next tile */
+        }
+        for (ptrdiff_t c = 0; q && c < a->C; c++) memcpy((char *)qb + c * bs, q + c * xs, run);
+        b->x = xb; b->q = q ? qb : NULL; b->g = g ? gb : NULL;
+        b->ss = 1; b->cs = j->pcs;
+        j->kernel(b);
+        for (ptrdiff_t c = 0; g && c < a->C; c++) memcpy(g + c * xs, (char *)gb + c * bs, run);
+        return;
+    }
+    if (j->mode == ROWS) {
         b->x = x; b->q = q; b->g = j->stream ? gb : g;
-        b->ss = j->mode == ROWS ? j->si : 1;
-        b->cs = j->mode == ROWS ? 1 : j->sc;
+        b->ss = j->si;
+        b->cs = 1;
         j->kernel(b);
         if (j->stream) stream_copy(g, gb, (size_t)(n * a->C) * j->esz);  /* rows contiguous: si == C */
         return;
     }
-    copy2d(j->f32, n, a->C, xb, j->pss, j->pcs, x, j->si, j->sc);
-    if (q) copy2d(j->f32, n, a->C, qb, j->pss, j->pcs, q, j->si, j->sc);
+    const int tr = j->sc == 1 && j->pss == 1;  /* contiguous rows into columns: transposes */
+    if (tr) transpose(j->f32, n, a->C, xb, j->pcs, x, j->si);
+    else copy2d(j->f32, n, a->C, xb, j->pss, j->pcs, x, j->si, j->sc);
+    if (q && tr) transpose(j->f32, n, a->C, qb, j->pcs, q, j->si);
+    else if (q) copy2d(j->f32, n, a->C, qb, j->pss, j->pcs, q, j->si, j->sc);
     b->x = xb; b->q = q ? qb : NULL; b->g = g ? gb : NULL;
     b->ss = j->pss; b->cs = j->pcs;
     j->kernel(b);
-    if (g) copy2d(j->f32, n, a->C, g, j->si, j->sc, gb, j->pss, j->pcs);
+    if (g && tr) transpose(j->f32, a->C, n, g, j->si, gb, j->pcs);
+    else if (g) copy2d(j->f32, n, a->C, g, j->si, j->sc, gb, j->pss, j->pcs);
 }
 
 /* Adds the losses of samples [k, k + n), in order, to their chunks' partial sums. */
@@ -154,7 +120,7 @@ static void ce_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
     _Alignas(64) char stack[3][CE_TILE_ELEMS * sizeof(double)];
     char *buf[3] = { stack[0], stack[1], stack[2] }, *heap = NULL;
     const size_t tile_bytes = (size_t)(j->tile * a->C) * j->esz;
-    if ((j->mode == PACK || j->stream) && tile_bytes > sizeof stack[0]) {
+    if ((j->mode != ROWS || j->stream) && tile_bytes > sizeof stack[0]) {
         heap = malloc(3 * tile_bytes);
         if (!heap) { j->nomem = 1; return; }
         for (int i = 0; i < 3; i++) buf[i] = heap + i * tile_bytes;
@@ -236,8 +202,9 @@ static int cross_entropy(const ag_ce_args *a, double *total, int64_t *bad_target
     const int cols = j.mode == COLS || (j.mode == PACK && C < CE_ROWS_MIN);
     j.kernel = cols ? kt->ce_cols[!j.f32] : kt->ce_rows[!j.f32];
     j.stream = j.mode == ROWS && a->dx && j.si == C && (double)(S * C) * (double)j.esz >= CE_STREAM_BYTES;
-    if (j.mode == PACK || j.stream) {
-        if (!cols) j.tile = C ? min2(AG_CE_BLOCK, (CE_TILE_ELEMS + C - 1) / C) : AG_CE_BLOCK;
+    if (j.mode != ROWS || j.stream) {  /* a tile of about CE_TILE_ELEMS (whole vectors of samples for ce_cols) */
+        const ptrdiff_t fit = C ? (CE_TILE_ELEMS + C - 1) / C : AG_CE_BLOCK;
+        j.tile = min2(AG_CE_BLOCK, cols ? (fit < 16 ? 16 : (fit + 15) / 16 * 16) : fit);
         j.pss = cols ? 1 : C;
         j.pcs = cols ? j.tile : 1;
     }
@@ -278,97 +245,3 @@ int ag_cross_entropy(const ag_ce_args *a, double *total, int64_t *bad_target)
     return rc;
 }
 
-/* ---- elementwise losses ---- */
-
-typedef struct {
-    const ag_pointwise_args *a;
-    ag_pointwise_fn kernel;
-    size_t esz;
-    double scale;
-    double *partial;   /* NULL: no reduced loss wanted */
-} pt_job;
-
-/* The run of operand b starting at element k: its pointer and step (0 or 1)
- * into *p, *step; returns the run's length. */
-static ptrdiff_t bcast_run(const ag_bcast *b, ptrdiff_t k, size_t esz, const void **p, ptrdiff_t *step)
-{
-    const char *base = (const char *)b->p;
-    *p = base;
-    *step = 0;
-    if (!base || b->period == 1) return PTRDIFF_MAX;
-    if (b->rep == 1) {
-        *p = base + (size_t)(k % b->period) * esz;
-        *step = 1;
-        return b->period - k % b->period;
-    }
-    *p = base + (size_t)((k / b->rep) % b->period) * esz;
-    return b->rep - k % b->rep;
-}
-
-static void pt_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
-{
-    const pt_job *j = (const pt_job *)ctx;
-    const ag_pointwise_args *a = j->a;
-    for (ptrdiff_t c0 = begin; c0 < end; c0 += PT_CHUNK) {
-        const ptrdiff_t c1 = min2(c0 + PT_CHUNK, end);
-        double sum = 0;
-        for (ptrdiff_t k = c0; k < c1;) {
-            ag_pointwise_run r;
-            const size_t at = (size_t)k * j->esz;
-            ptrdiff_t n = min2(c1 - k, PT_RUN);
-            n = min2(n, bcast_run(&a->weight, k, j->esz, &r.w, &r.ws));
-            n = min2(n, bcast_run(&a->pos_weight, k, j->esz, &r.pw, &r.pws));
-            n = min2(n, bcast_run(&a->grads, k, j->esz, &r.g, &r.gs));
-            r.n = n;
-            r.x = (const char *)a->x + at;
-            r.t = (const char *)a->t + at;
-            r.scale = j->scale;
-            r.loss = a->loss ? (char *)a->loss + at : NULL;
-            r.dx = a->dx ? (char *)a->dx + at : NULL;
-            r.want_sum = j->partial != NULL;
-            sum += j->kernel(&r);
-            k += n;
-        }
-        if (j->partial) j->partial[c0 / PT_CHUNK] = sum;
-    }
-}
-
-/* dx = unit * grad * grads_k * d loss/dx (/ n for the mean): unit 2 for MSE (d/dx (x - t)^2 = 2 (x - t)), 1 for BCE. */
-static int pointwise(const ag_pointwise_args *a, double *total, ag_pointwise_fn kernel,
-                     double unit, ptrdiff_t grain)
-{
-    pt_job j = { a, kernel, a->f32 ? sizeof(float) : sizeof(double), unit * a->grad, NULL };
-    if (a->reduction == AG_REDUCE_MEAN) j.scale /= (double)a->n;
-    const ptrdiff_t nchunks = (a->n + PT_CHUNK - 1) / PT_CHUNK;
-    double small[64];
-    if (total && a->reduction != AG_REDUCE_NONE) {
-        j.partial = nchunks <= 64 ? small : malloc((size_t)nchunks * sizeof(double));
-        if (!j.partial) return AG_LOSS_NOMEM;
-    }
-    ag_parallel_for(a->n, grain, PT_CHUNK, pt_range, &j);
-    if (total) {
-        double sum = 0;
-        for (ptrdiff_t c = 0; j.partial && c < nchunks; c++) sum += j.partial[c];
-        *total = a->reduction == AG_REDUCE_MEAN ? sum / (double)a->n : sum;
-    }
-    if (j.partial != small) free(j.partial);
-    return AG_LOSS_OK;
-}
-
-int ag_bce_with_logits(const ag_pointwise_args *a, double *total)
-{
-    fexcept_t flags;
-    fegetexceptflag(&flags, FE_ALL_EXCEPT);
-    int rc = pointwise(a, total, ag_kernels()->bce_logits[!a->f32], 1.0, 1 << 14);
-    fesetexceptflag(&flags, FE_ALL_EXCEPT);
-    return rc;
-}
-
-int ag_mse(const ag_pointwise_args *a, double *total)
-{
-    fexcept_t flags;
-    fegetexceptflag(&flags, FE_ALL_EXCEPT);
-    int rc = pointwise(a, total, ag_kernels()->mse[!a->f32], 2.0, 1 << 16);
-    fesetexceptflag(&flags, FE_ALL_EXCEPT);
-    return rc;
-}

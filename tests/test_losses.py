@@ -191,6 +191,42 @@ def test_cross_entropy_layouts_out_and_dtypes():
     assert_close(ag.cross_entropy(base.tolist(), t.tolist(), axis=1), rl, 1e-13)
 
 
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_cross_entropy_fast_path_equals_general_path(dtype):
+    """(N, C) float logits with int64 labels and no weight take a one-call path; a weight of
+    ones takes the general one: the same bits, out= included, and the cases the fast path
+    declines (overlapping out, other dtypes, layouts, byte order) still come out right."""
+    N, C = 37, 10
+    x = logits((N, C), dtype)
+    t = index_target(N, C)
+    ones = np.ones(C, dtype)
+    t3 = np.where(t == -100, 3, t)
+    for tt, kw in ((t, dict()), (t, dict(reduction="sum", label_smoothing=0.2)), (t3, dict(ignore_index=3, axis=1))):
+        loss, g = ag.cross_entropy_with_grad(x, tt, **kw)
+        lw, gw = ag.cross_entropy_with_grad(x, tt, weight=ones, **kw)
+        assert loss.tobytes() == lw.tobytes() and g.tobytes() == gw.tobytes()
+        assert ag.cross_entropy(x, tt, **kw).tobytes() == lw.tobytes()
+        assert ag.cross_entropy_backward(x, tt, grad=0.5, **kw).tobytes() == \
+            ag.cross_entropy_backward(x, tt, weight=ones, grad=0.5, **kw).tobytes()
+        out = np.empty_like(x)
+        assert ag.cross_entropy_with_grad(x, tt, out=out, **kw)[1] is out and out.tobytes() == gw.tobytes()
+        xi = x.copy()
+        assert ag.cross_entropy_backward(xi, tt, out=xi, **kw) is xi and xi.tobytes() == \
+            ag.cross_entropy_backward(x, tt, **kw).tobytes()
+    # out= sharing memory with the targets: computed aside, then copied
+    buf = np.zeros(N * C, dtype)
+    tv = buf[:N * 8 // buf.itemsize].view(np.int64)
+    tv[:] = t
+    g = ag.cross_entropy_backward(x, tv, out=buf.reshape(N, C))
+    assert g.base is buf and g.tobytes() == ag.cross_entropy_backward(x, t).tobytes()
+    # declined: other out dtype, int32 labels, F order, byte-swapped logits
+    o64 = np.empty((N, C))
+    ag.cross_entropy_backward(x, t, out=o64)
+    assert_close(o64, ag.cross_entropy_backward(x, t), 0, 0)
+    for xv, tv in ((x, t.astype(np.int32)), (np.asfortranarray(x), t), (x.astype(x.dtype.newbyteorder()), t)):
+        assert_close(ag.cross_entropy_with_grad(xv, tv)[1], ag.cross_entropy_backward(x, t), 0, 0)
+
+
 def test_cross_entropy_empty_and_unbatched():
     assert np.isnan(ag.cross_entropy(np.zeros((0, 4)), np.zeros(0, int)))
     assert ag.cross_entropy(np.zeros((0, 4)), np.zeros(0, int), reduction="sum") == 0

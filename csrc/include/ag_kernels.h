@@ -73,7 +73,7 @@ typedef struct {
  *     d loss_i / d x_c = scale_i (A e^z_c / s - w_c q'_c),
  * where q is the one-hot row of the class index y_i, or a row of probabilities.
  * An ignored sample (y_i < 0) has loss 0 and gradient 0. */
-#define AG_CE_BLOCK 64     /* the most samples in one ag_ce_block */
+#define AG_CE_BLOCK 128     /* the most samples in one ag_ce_block */
 
 typedef struct {
     ptrdiff_t n, C;       /* samples (n <= AG_CE_BLOCK), classes */

@@ -121,9 +121,20 @@ static void AG_FN(k_ce_rows)(const ag_ce_block *b)
         const AG_T zy = y >= 0 ? x[y] - m : 0, wy = y >= 0 && w ? w[y] : 1;
         /* pass 2 */
         vec s = AG_C(0), A = AG_C(0), lin = AG_C(0);
-        for (c = 0; c < cv; c += VLANES) {
-            __builtin_prefetch(x + b->ss + c);  /* the next row, while this one computes */
-            AG_FN(ce_row_pass2_)(b, x, q, g, c, VLANES, 0, v_set1(m), &s, &A, &lin);
+        const AG_T *next = x + b->ss;  /* prefetched while this row computes */
+        if (!q && b->off == 0) {  /* index targets without smoothing: only s */
+            const vec mm = v_set1(m);
+            for (c = 0; c < cv; c += VLANES) {
+                __builtin_prefetch(next + c);
+                vec e = AG_FN(ag_exp_le0)(v_sub(v_load(x + c), mm));
+                if (g) v_store(g + c, e);
+                s = v_add(s, e);
+            }
+        } else {
+            for (c = 0; c < cv; c += VLANES) {
+                __builtin_prefetch(next + c);
+                AG_FN(ce_row_pass2_)(b, x, q, g, c, VLANES, 0, v_set1(m), &s, &A, &lin);
+            }
         }
         if (ct) AG_FN(ce_row_pass2_)(b, x, q, g, c, ct, 1, v_set1(m), &s, &A, &lin);
         s_[i] = v_hsum(s);
@@ -138,7 +149,8 @@ static void AG_FN(k_ce_rows)(const ag_ce_block *b)
         /* pass 3 */
         const AG_T sc = ((const AG_T *)b->scale)[i];
         const vec k = v_set1(sc * A_[i] / s_[i]), son = v_set1(sc * on), soff = v_set1(sc * off);
-        for (c = 0; c < C; c += VLANES) AG_FN(ce_row_pass3_)(b, q, g, c, C - c, k, son, soff);
+        for (c = 0; c < cv; c += VLANES) AG_FN(ce_row_pass3_)(b, q, g, c, VLANES, k, son, soff);
+        if (ct) AG_FN(ce_row_pass3_)(b, q, g, c, ct, k, son, soff);
         if (y >= 0) g[y] -= sc * on * wy;
     }
     if (!b->loss) return;

@@ -1,5 +1,6 @@
 """Losses and their gradients (API.md section 4): argument checks, dtype rules,
-layouts, ``out=`` and reductions.  The arithmetic is in C (csrc/losses.c), reached
+layouts, ``out=`` and reductions.  The arithmetic is in C (csrc/losses.c,
+losses_pointwise.c, loops/losses_body.h), reached
 through actgrad._core; docs/losses.md derives the formulas."""
 import math
 import operator
@@ -74,37 +75,48 @@ def _scalar_grad(fname, grad):
 
 
 def _grad_out(fname, out, shape, cdt, rdt, inputs):
-    """(the array the C core writes the gradient into, out or None).  The C core writes
-    `out` itself when it is C-contiguous, of the compute dtype and overlaps no input but
-    the logits (which the kernels read before writing); else a new array, copied to out."""
+    """(the array the C core writes the gradient into, the array to copy it to or None).
+    The C core writes `out` itself when it is C-contiguous, of the compute dtype and
+    overlaps no input but the logits (which the kernels read before writing)."""
     if out is None:
         return np.empty(shape, cdt), None
-    if type(out) is not np.ndarray and not isinstance(out, np.ndarray):
+    if not isinstance(out, np.ndarray):
         raise TypeError(f"{fname}: out must be a NumPy array, got {type(out).__name__}")
     if out.shape != shape:
         raise ValueError(f"{fname}: out has shape {out.shape}, the gradient has shape {shape}")
-    if not out.flags.writeable:
+    flags = out.flags
+    if not flags.writeable:
         raise ValueError(f"{fname}: out is read-only")
-    if not np.can_cast(rdt, out.dtype, "same_kind"):
+    if out.dtype is cdt and rdt is cdt and flags.c_contiguous:
+        for a in inputs:
+            if a is not None and np.may_share_memory(a, out):
+                break
+        else:
+            return out, None
+    elif not np.can_cast(rdt, out.dtype, "same_kind"):
         raise TypeError(f"{fname}: cannot write the {rdt} gradient to out of dtype {out.dtype} "
                         "under 'same_kind' casting")
-    direct = out.dtype == cdt and rdt == cdt and out.flags.c_contiguous and not any(
-        a is not None and a is not out and np.may_share_memory(a, out) for a in inputs)
-    return (out, out) if direct else (np.empty(shape, cdt), out)
+    return np.empty(shape, cdt), out
 
 
 def _finish(loss, total, rdt, red, g, out, want_loss, want_grad):
-    """The results in the result dtype: the loss (a scalar unless reduction 'none') and/or
-    the gradient (copied to out when it was computed elsewhere)."""
+    """The results in the result dtype: the loss (total, a scalar of the compute dtype, unless
+    reduction 'none') and/or the gradient g (copied to out unless None)."""
+    if out is None and total.dtype is rdt:   # computed in the result dtype, in place (usual)
+        if red != _NONE:
+            loss = total
+        return (loss, g) if want_loss and want_grad else (g if want_grad else loss)
     if want_loss:
-        loss = rdt.type(total) if red != _NONE else (loss if loss.dtype == rdt else loss.astype(rdt))
+        loss = total if red != _NONE else loss
+        if loss.dtype != rdt:
+            loss = rdt.type(loss) if red != _NONE else loss.astype(rdt)
     if not want_grad:
         return loss
-    if out is None:
-        g = g if g.dtype == rdt else g.astype(rdt)
-    elif out is not g:
+    if out is not None:
         np.copyto(out, g, casting="same_kind")
         g = out
+    elif g.dtype != rdt:
+        g = g.astype(rdt)
     return (loss, g) if want_loss else g
 
 
@@ -112,23 +124,34 @@ def _finish(loss, total, rdt, red, g, out, want_loss, want_grad):
 
 def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoothing, grad, out,
         want_loss, want_grad):
-    red = _reduction(fname, reduction)
-    x, rdt = _floats(fname, "logits", logits)
-    cdt = x.dtype
+    red = _REDUCTIONS.get(reduction) if type(reduction) is str else None
+    if red is None:
+        red = _reduction(fname, reduction)
+    x = logits
+    if type(x) is np.ndarray and ((cdt := x.dtype) is _F32 or cdt is _F64):
+        rdt = cdt
+    else:
+        x, rdt = _floats(fname, "logits", logits)
+        cdt = x.dtype
     ndim = x.ndim
     if type(axis) is not int:
         try:
             axis = operator.index(axis)
         except TypeError:
             raise TypeError(f"{fname}: axis must be an integer, got {axis!r}") from None
-    if not -ndim <= axis < ndim:
-        raise _AxisError(axis, ndim, f"{fname}: class axis")
-    ax = axis % ndim
     shape = x.shape
-    C = shape[ax]
-    outer = math.prod(shape[:ax])
-    inner = math.prod(shape[ax + 1:])
-    sample_shape = shape[:ax] + shape[ax + 1:]
+    if axis == -1 and ndim == 2:   # the usual (N, C)
+        outer, C = shape
+        inner = 1
+        sample_shape = (outer,)
+    else:
+        if not -ndim <= axis < ndim:
+            raise _AxisError(axis, ndim, f"{fname}: class axis")
+        ax = axis % ndim
+        C = shape[ax]
+        outer = math.prod(shape[:ax])
+        inner = math.prod(shape[ax + 1:])
+        sample_shape = shape[:ax] + shape[ax + 1:]
     if not x.flags.c_contiguous:
         x = np.ascontiguousarray(x)
     ls = 0.0 if type(label_smoothing) is float and label_smoothing == 0.0 else \
@@ -141,7 +164,9 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
 
     t = target if type(target) is np.ndarray else np.asarray(target)
     probs = index = None
-    if t.ndim == ndim - 1:
+    if t.ndim == ndim - 1 and t.dtype is _I64 and t.shape == sample_shape and t.flags.c_contiguous:
+        index = t
+    elif t.ndim == ndim - 1:
         if t.dtype.kind not in "iu":
             raise TypeError(
                 f"{fname}: target of shape {t.shape} (logits' shape without the class axis) must hold "
@@ -192,7 +217,10 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
 
     dx = gret = None
     if want_grad:
-        dx, gret = _grad_out(fname, out, shape, cdt, rdt, (probs, index, grads, w))
+        if out is None and rdt is cdt:
+            dx = np.empty(shape, cdt)
+        else:
+            dx, gret = _grad_out(fname, out, shape, cdt, rdt, (index, probs, grads, w))
     loss = np.empty(sample_shape, cdt) if want_loss and red == _NONE else None
     rc, total, bad = _core.cross_entropy(x, outer, C, inner, index, probs, w, ignore_index, ls, red,
                                          gscalar, grads, loss, dx, want_loss and red != _NONE)
@@ -204,11 +232,36 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
     return _finish(loss, total, rdt, red, dx, gret, want_loss, want_grad)
 
 
+def _ce_fast(fname, logits, target, axis, ignore_index, reduction, label_smoothing, grad, want_loss,
+             want_grad, out=None):
+    """The usual call -- (N, C) float logits, int64 labels, a mean or sum loss, no weight, no
+    out or a ready one -- in one step through _core.cross_entropy_fast, or None for the
+    general path."""
+    if ((axis != -1 and axis != 1) or type(ignore_index) is not int or type(label_smoothing) is not float
+            or not 0.0 <= label_smoothing <= 1.0 or type(grad) is not float
+            or (reduction != "mean" and reduction != "sum")):
+        return None
+    r = _core.cross_entropy_fast(logits, target, ignore_index, label_smoothing, _REDUCTIONS[reduction],
+                                 grad, want_loss, want_grad, out)
+    if r is None:
+        return None
+    rc, loss, dx, bad = r
+    if rc:
+        if rc == 1:
+            raise IndexError(f"{fname}: target {bad} is out of bounds for {logits.shape[1]} classes "
+                             f"(ignore_index={ignore_index})")
+        raise MemoryError(f"{fname}: out of memory")
+    return (loss, dx) if want_loss and want_grad else (dx if want_grad else loss)
+
+
 def cross_entropy(logits, target, axis=-1, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """PyTorch's F.cross_entropy with the classes along `axis`: `target` holds class
     indices (the shape of logits without `axis`) or class probabilities (the shape of
     logits).  Returns a NumPy scalar for reduction 'mean'/'sum', an array for 'none'."""
+    if weight is None and (r := _ce_fast("cross_entropy", logits, target, axis, ignore_index, reduction,
+                                         label_smoothing, 1.0, True, False)) is not None:
+        return r
     return _ce("cross_entropy", logits, target, axis, weight, ignore_index, reduction,
                label_smoothing, 1.0, None, True, False)
 
@@ -217,6 +270,10 @@ def cross_entropy_backward(logits, target, axis=-1, weight=None, ignore_index=-1
                            label_smoothing=0.0, grad=1.0, out=None):
     """d loss / d logits of cross_entropy, times the upstream `grad` (a scalar, or one value
     per sample for reduction 'none')."""
+    if weight is None and (r := _ce_fast(
+            "cross_entropy_backward", logits, target, axis, ignore_index, reduction, label_smoothing,
+            grad, False, True, out)) is not None:
+        return r
     return _ce("cross_entropy_backward", logits, target, axis, weight, ignore_index, reduction,
                label_smoothing, grad, out, False, True)
 
@@ -225,6 +282,10 @@ def cross_entropy_with_grad(logits, target, axis=-1, weight=None, ignore_index=-
                             reduction="mean", label_smoothing=0.0, out=None):
     """(cross_entropy(...), d loss / d logits) from one fused pass over the logits; for
     reduction 'none' the gradient is that of the sum of the losses."""
+    if weight is None and (r := _ce_fast(
+            "cross_entropy_with_grad", logits, target, axis, ignore_index, reduction, label_smoothing,
+            1.0, True, True, out)) is not None:
+        return r
     return _ce("cross_entropy_with_grad", logits, target, axis, weight, ignore_index, reduction,
                label_smoothing, 1.0, out, True, True)
 
