@@ -32,10 +32,9 @@ def _wrapper(act, call):
         if p.choices is None:
             lines.append(f"    if type({p.name}) is not float: {p.name} = real({fname!r}, {p.name!r}, {p.name})")
         else:
-            namespace[p.name] = p
+            namespace[f"{p.name}_param"] = p
             namespace["by_kernel"] = {k: ufuncs.UFUNCS[public_name(k, call)] for k in act.kernels}
             lines.append(f"    ufunc = by_kernel[choice({fname!r}, {p.name}_param, {p.name})]")
-            namespace[f"{p.name}_param"] = namespace.pop(p.name)
     if tests:
         namespace["checks"] = tests
         namespace["fail"] = _fail
