@@ -2,12 +2,17 @@
 (Elementwise functions need no help: as ufuncs they dispatch through __array_ufunc__.)"""
 import functools
 
+import numpy as np
+
 # The array arguments of these functions: the first two positions, or these keywords.
 _ARRAY_KEYWORDS = ("x", "dy", "y", "v", "logits", "target", "pred")
+# Types checked first, so the usual call pays a set lookup, not a module-name test.
+_NOT_DASK = frozenset((np.ndarray, list, tuple, int, float, bool))
 
 
 def _is_dask(a):
-    return type(a).__module__.startswith("dask.")
+    t = type(a)
+    return t not in _NOT_DASK and t.__module__.startswith("dask.")
 
 
 def dask_aware(func):
@@ -17,7 +22,10 @@ def dask_aware(func):
 
     @functools.wraps(func)
     def call(*args, **kwargs):
-        if any(_is_dask(a) for a in args[:2]) or any(_is_dask(kwargs[k]) for k in _ARRAY_KEYWORDS if k in kwargs):
+        lazy = (len(args) > 0 and _is_dask(args[0])) or (len(args) > 1 and _is_dask(args[1]))
+        if not lazy and kwargs:
+            lazy = any(_is_dask(kwargs[k]) for k in _ARRAY_KEYWORDS if k in kwargs)
+        if lazy:
             from . import dask
             return getattr(dask, name)(*args, **kwargs)
         return func(*args, **kwargs)
