@@ -66,6 +66,24 @@ class Case:
     group: str = ""     # the functions plotted together (an activation's calls); "" = name
 
 
+@dataclass(frozen=True)
+class Layout:
+    """A shape and the axis a row-wise family works along (softmax axis, class axis);
+    ``label`` names the layout whatever its size."""
+    label: str
+    shape: tuple
+    axis: int
+
+    @property
+    def size(self):
+        return math.prod(self.shape)
+
+
+def row_layout(n, c):
+    """n rows of c along the last axis."""
+    return Layout(f"(N,{c})", (n, c), -1)
+
+
 def selected(tags, args, quick):
     """Whether a case with these tags runs: the --functions names, else the quick set
     (or everything with --full)."""

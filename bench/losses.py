@@ -34,13 +34,12 @@ differ (run.py then reports the peer as an error and does not time it).
 import functools
 import math
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 
 import actgrad as ag
 import common
-from common import FULL_SIZES, Case, Contenders, fmt_size, optional, selected
+from common import FULL_SIZES, Case, Contenders, Layout, fmt_size, optional, row_layout, selected
 
 FAMILY = "losses"
 FAMILY_TAG = "losses"            # --functions losses: every loss below
@@ -57,29 +56,13 @@ class LossMismatch(Exception):
     """A peer's loss differs from actgrad's (its gradient is not timed)."""
 
 
-@dataclass(frozen=True)
-class Layout:
-    """A shape and the class axis; ``label`` names the layout whatever its size."""
-    label: str
-    shape: tuple
-    axis: int
-
-    @property
-    def size(self):
-        return math.prod(self.shape)
-
-
-def rows(n, c):
-    return Layout(f"(N,{c})", (n, c), -1)
-
-
 def segmentation(n, h, w):
     return Layout(f"(N,{SEG_CLASSES},H,W) axis=1", (n, SEG_CLASSES, h, w), 1)
 
 
-ROWS = (rows(64, 10), rows(256, 1000), rows(4096, 1000), rows(16000, 1000))
+ROWS = (row_layout(64, 10), row_layout(256, 1000), row_layout(4096, 1000), row_layout(16000, 1000))
 SEGMENTATION = (segmentation(8, 128, 128),)
-QUICK_LAYOUTS = (rows(64, 10), rows(4096, 1000))
+QUICK_LAYOUTS = (row_layout(64, 10), row_layout(4096, 1000))
 
 
 def _segmentation_of(n):
@@ -98,13 +81,13 @@ def layouts(function, args, every):
         found = []
         for n in args.sizes:
             c = min(1000, n)
-            found.append(rows(n // c, c))
+            found.append(row_layout(n // c, c))
             if segmented:
                 found.append(_segmentation_of(n))
         return list(dict.fromkeys(found))
     if not every:
         return list(QUICK_LAYOUTS)
-    sweep = [rows(n // 1000, 1000) for n in FULL_SIZES if n >= 1000] if args.full else []
+    sweep = [row_layout(n // 1000, 1000) for n in FULL_SIZES if n >= 1000] if args.full else []
     found = list(dict.fromkeys([*ROWS, *sweep, *(SEGMENTATION if segmented else ())]))
     labels = list(dict.fromkeys(lay.label for lay in found))
     return sorted(found, key=lambda lay: (labels.index(lay.label), lay.size))
@@ -320,7 +303,7 @@ def targets(budget_s=0.3):
     threads = ag.get_num_threads()
     common.set_threads(threads)
     function = "cross_entropy_with_grad"
-    layout = rows(16000, 1000)
+    layout = row_layout(16000, 1000)
     logits, target = inputs(function, layout, "float32", layout.size)
     grad = np.empty_like(logits)
     copier = common.Copier(threads)
@@ -337,7 +320,7 @@ def targets(budget_s=0.3):
         yield ("reference: PyTorch forward+backward 16000x1000 float32 (issue: 57 ms)",
                common.fmt_time(t.median_s), None)
     for dtype in ("float32", "float64"):
-        logits, target = inputs(function, rows(64, 10), dtype, 640)
+        logits, target = inputs(function, row_layout(64, 10), dtype, 640)
         grad = np.empty_like(logits)
         t = common.measure({"ag": lambda: ag.cross_entropy_with_grad(logits, target, out=grad)},
                            budget_s)["ag"]

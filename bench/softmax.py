@@ -31,13 +31,12 @@ Peers, each given the same arrays:
 import functools
 import math
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 
 import actgrad as ag
 import common
-from common import FULL_SIZES, Case, Contenders, fmt_size, optional, selected
+from common import FULL_SIZES, Case, Contenders, Layout, fmt_size, optional, row_layout, selected
 
 FAMILY = "softmax"
 FAMILY_TAG = "softmax_family"      # --functions softmax_family: every function below
@@ -51,22 +50,6 @@ PYTHON_MAX = 10_000
 SCALE = 4.0              # x = 4 * N(0, 1): rows with a few dominant classes
 
 
-@dataclass(frozen=True)
-class Layout:
-    """A shape and the softmax axis; ``label`` names the layout whatever its size."""
-    label: str
-    shape: tuple
-    axis: int
-
-    @property
-    def size(self):
-        return math.prod(self.shape)
-
-
-def rows(n, c):
-    return Layout(f"(N,{c})", (n, c), -1)
-
-
 def one_row(n):
     return Layout("(1,n)", (1, n), -1)
 
@@ -75,9 +58,9 @@ def columns(c, n):
     return Layout(f"({c},N) axis=0", (c, n), 0)
 
 
-NAMED = (rows(64, 10), rows(64, 1000), rows(4096, 4096), rows(16000, 1000), rows(1000, 16000),
+NAMED = (row_layout(64, 10), row_layout(64, 1000), row_layout(4096, 4096), row_layout(16000, 1000), row_layout(1000, 16000),
          one_row(10**7), columns(1000, 16000))
-QUICK_LAYOUTS = (rows(64, 10), rows(4096, 1000))
+QUICK_LAYOUTS = (row_layout(64, 10), row_layout(4096, 1000))
 
 
 def layouts(args, every):
@@ -87,13 +70,13 @@ def layouts(args, every):
         found = []
         for n in args.sizes:
             c = min(1000, n)
-            found.append(rows(n // c, c))
+            found.append(row_layout(n // c, c))
             if every:
                 found += [one_row(n), columns(c, n // c)]
         return list(dict.fromkeys(found))
     if not every:
         return list(QUICK_LAYOUTS)
-    sweep = [rows(n // 1000, 1000) for n in FULL_SIZES if n >= 1000] if args.full else []
+    sweep = [row_layout(n // 1000, 1000) for n in FULL_SIZES if n >= 1000] if args.full else []
     found = list(dict.fromkeys([*NAMED, *sweep]))
     labels = list(dict.fromkeys(lay.label for lay in found))
     return sorted(found, key=lambda lay: (labels.index(lay.label), lay.size))
@@ -296,7 +279,7 @@ def targets(budget_s=0.3):
     for shape in ((16000, 1000), (1000, 16000)):
         for dtype in ("float32", "float64"):
             for function in ("softmax", "log_softmax", "softmax_backward"):
-                layout = rows(*shape)
+                layout = row_layout(*shape)
                 arrays = inputs(function, layout, dtype, layout.size)
                 out, fn = output(function, layout, dtype), getattr(ag, function)
                 copies = copier.timers(bytes_moved(function, layout, dtype))
@@ -308,7 +291,7 @@ def targets(budget_s=0.3):
     copier.close()
     torch = optional("torch")
     if torch is not None:
-        x = torch.from_numpy(inputs("softmax", rows(16000, 1000), "float32", 16_000_000)[0])
+        x = torch.from_numpy(inputs("softmax", row_layout(16000, 1000), "float32", 16_000_000)[0])
         t = common.measure({"torch": lambda: torch.softmax(x, 1)}, budget_s)["torch"]
         yield "reference: torch.softmax 16000x1000 float32 (issue: 20.7 ms)", common.fmt_time(t.median_s), None
     x, = inputs("softmax", one_row(10**7), "float32", 10**7)
@@ -331,7 +314,7 @@ def targets(budget_s=0.3):
            f"{common.fmt_time(t['axis0'].median_s)} vs {common.fmt_time(t['last'].median_s)}: {ratio:.2f}x",
            ratio <= 1.5)
     for dtype in ("float32", "float64"):
-        x, = inputs("softmax", rows(64, 10), dtype, 640)
+        x, = inputs("softmax", row_layout(64, 10), dtype, 640)
         out = np.empty_like(x)
         t = common.measure({"ag": lambda: ag.softmax(x, out=out),
                             "exp": lambda: np.exp(x, out=out)}, budget_s, interleave=True)
