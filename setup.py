@@ -2,8 +2,8 @@
 
 The kernel list is generated from src/actgrad/_optable.py by tools/gen.py first.
 Every ISA is compiled into the same binary (each translation unit with its own
-target pragma) and chosen at run time, so the default build never uses
--march=native and runs on any x86-64; elsewhere only the scalar path is built.
+target pragma) and chosen at run time, so the build never tunes for the CPU it is
+built on and runs on any x86-64; elsewhere only the scalar path is built.
 """
 import os
 import subprocess
