@@ -32,36 +32,7 @@
 #include "../include/ag_softmax.h"
 #include "../convert.h"
 
-static const int esz[AG_NDTYPES] = { 1, 1, 1, 2, 2, 4, 4, 8, 8, 2, 4, 8 };
-
-static double load1(int dtype, const unsigned char *p)
-{
-    union { uint8_t u8; int8_t i8; uint16_t u16; int16_t i16; uint32_t u32; int32_t i32;
-            uint64_t u64; int64_t i64; float f; double d; } v;
-    memcpy(&v, p, (size_t)esz[dtype]);
-    switch (dtype) {
-    case AG_BOOL: return v.u8 != 0;
-    case AG_INT8: return v.i8;
-    case AG_UINT8: return v.u8;
-    case AG_INT16: return v.i16;
-    case AG_UINT16: return v.u16;
-    case AG_INT32: return v.i32;
-    case AG_UINT32: return v.u32;
-    case AG_INT64: return (double)v.i64;
-    case AG_UINT64: return (double)v.u64;
-    case AG_FLOAT16: return ag_half_to_float(v.u16);
-    case AG_FLOAT32: return v.f;
-    default: return v.d;
-    }
-}
-
-static int nan_bits(int dtype, const unsigned char *p)
-{
-    if (dtype == AG_FLOAT16) { uint16_t h; memcpy(&h, p, 2); return (h & 0x7c00u) == 0x7c00u && (h & 0x3ffu); }
-    if (dtype == AG_FLOAT32) { float f; memcpy(&f, p, 4); return isnan(f); }
-    if (dtype == AG_FLOAT64) { double d; memcpy(&d, p, 8); return isnan(d); }
-    return 0;
-}
+#include "fuzzutil.h"
 
 typedef struct {
     int op, dt[3], has_b, alias_out, alias_b, fpflag, nthreads, layout[3];
@@ -119,16 +90,16 @@ static unsigned char *run(const scase *c, const int layout[3], int check_canarie
 {
     ptrdiff_t dims[3] = { c->outer, c->n, c->inner };
     ptrdiff_t odims[3] = { c->outer, c->op == AG_LOGSUMEXP ? 1 : c->n, c->inner };
-    const int eo = esz[c->dt[2]];
+    const int eo = esize_of[c->dt[2]];
     sarr arr[2], out;
     for (int q = 0; q < 1 + c->has_b; q++) {
         if (q == 1 && c->alias_b) { arr[1] = arr[0]; continue; }
-        arr[q] = make_arr(dims, esz[c->dt[q]], layout[q]);
+        arr[q] = make_arr(dims, esize_of[c->dt[q]], layout[q]);
         for (ptrdiff_t o = 0; o < c->outer; o++)
             for (ptrdiff_t k = 0; k < c->n; k++)
                 for (ptrdiff_t i = 0; i < c->inner; i++)
-                    memcpy(at(&arr[q], o, k, i), c->val[q] + ((o * c->n + k) * c->inner + i) * esz[c->dt[q]],
-                           (size_t)esz[c->dt[q]]);
+                    memcpy(at(&arr[q], o, k, i), c->val[q] + ((o * c->n + k) * c->inner + i) * esize_of[c->dt[q]],
+                           (size_t)esize_of[c->dt[q]]);
     }
     out = c->alias_out ? arr[0] : make_arr(odims, eo, layout[2]);
     ag_sm_array A = { (char *)arr[0].base, arr[0].so, arr[0].sk, arr[0].si, c->dt[0] };
@@ -164,8 +135,8 @@ static unsigned char *run(const scase *c, const int layout[3], int check_canarie
             for (ptrdiff_t o = 0; o < c->outer; o++)
                 for (ptrdiff_t k = 0; k < c->n; k++)
                     for (ptrdiff_t i = 0; i < c->inner; i++)
-                        if (memcmp(at(&arr[q], o, k, i), c->val[q] + ((o * c->n + k) * c->inner + i) * esz[c->dt[q]],
-                                   (size_t)esz[c->dt[q]]))
+                        if (memcmp(at(&arr[q], o, k, i), c->val[q] + ((o * c->n + k) * c->inner + i) * esize_of[c->dt[q]],
+                                   (size_t)esize_of[c->dt[q]]))
                             sfail(c, "an input was modified", o, k, i);
     }
     if (!c->alias_out) free(out.mem);
@@ -174,14 +145,9 @@ static unsigned char *run(const scase *c, const int layout[3], int check_canarie
     return res;
 }
 
-static int same(int dtype, const unsigned char *a, const unsigned char *b)
-{
-    return memcmp(a, b, (size_t)esz[dtype]) == 0 || (nan_bits(dtype, a) && nan_bits(dtype, b));
-}
-
 static void invariants(const scase *c, const unsigned char *ref)
 {
-    const int eo = esz[c->dt[2]], ea = esz[c->dt[0]];
+    const int eo = esize_of[c->dt[2]], ea = esize_of[c->dt[0]];
     const double eps = c->dt[2] == AG_FLOAT16 ? 0x1p-11 : c->dt[2] == AG_FLOAT32 ? 0x1p-24 : 0x1p-53;
     const ptrdiff_t on = c->op == AG_LOGSUMEXP ? 1 : c->n;
     for (ptrdiff_t o = 0; o < c->outer; o++)
@@ -189,9 +155,9 @@ static void invariants(const scase *c, const unsigned char *ref)
             int nan_row = 0, finite_row = 1;
             double mx = -INFINITY;
             for (ptrdiff_t k = 0; k < c->n; k++) {
-                double v = load1(c->dt[0], c->val[0] + ((o * c->n + k) * c->inner + i) * ea);
+                double v = load_elem(c->dt[0], c->val[0] + ((o * c->n + k) * c->inner + i) * ea);
                 if (c->has_b) {
-                    double w = load1(c->dt[1], c->val[1] + ((o * c->n + k) * c->inner + i) * esz[c->dt[1]]);
+                    double w = load_elem(c->dt[1], c->val[1] + ((o * c->n + k) * c->inner + i) * esize_of[c->dt[1]]);
                     finite_row &= isfinite(w);
                 }
                 nan_row |= isnan(v);
@@ -201,7 +167,7 @@ static void invariants(const scase *c, const unsigned char *ref)
             }
             double sum = 0;
             for (ptrdiff_t k = 0; k < on; k++) {
-                double r = load1(c->dt[2], ref + ((o * on + k) * c->inner + i) * eo);
+                double r = load_elem(c->dt[2], ref + ((o * on + k) * c->inner + i) * eo);
                 if (nan_row && !isnan(r)) sfail(c, "NaN in a row did not give NaN in all its outputs", o, k, i);
                 if (!finite_row) continue;
                 if (c->op == AG_SOFTMAX && !(r >= 0 && r <= 1)) sfail(c, "softmax outside [0, 1]", o, k, i);
@@ -211,7 +177,7 @@ static void invariants(const scase *c, const unsigned char *ref)
                 sum += r;
             }
             if (c->op == AG_LOGSUMEXP && c->n == 0 &&
-                load1(c->dt[2], ref + (o * c->inner + i) * eo) != -INFINITY)
+                load_elem(c->dt[2], ref + (o * c->inner + i) * eo) != -INFINITY)
                 sfail(c, "logsumexp of an empty row is not -inf", o, 0, i);
             if (c->op == AG_SOFTMAX && finite_row && c->n > 0 && !(fabs(sum - 1) <= (double)(c->n + 2) * eps))
                 sfail(c, "softmax row does not sum to 1 within (n + 2) eps", o, -1, i);
@@ -261,11 +227,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const ptrdiff_t count = c.outer * c.n * c.inner;
     size_t pos = 0;
     for (int q = 0; q < 2; q++) {
-        int es = esz[c.dt[q]];
+        int es = esize_of[c.dt[q]];
         c.val[q] = malloc((size_t)(count * es) + 1);
         for (ptrdiff_t e = 0; e < count * es; e++) c.val[q][e] = dlen ? data[16 + pos++ % dlen] : 0;
     }
-    if (c.alias_b) memcpy(c.val[1], c.val[0], (size_t)(count * esz[c.dt[0]]));
+    if (c.alias_b) memcpy(c.val[1], c.val[0], (size_t)(count * esize_of[c.dt[0]]));
 
     const char *before = ag_isa_name();
     ag_set_isa("scalar");
@@ -282,9 +248,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned char *res = run(&c, c.layout, 1);
         const ptrdiff_t on = c.op == AG_LOGSUMEXP ? 1 : c.n;
         for (ptrdiff_t e = 0; e < ocount; e++)
-            if (!same(c.dt[2], res + e * esz[c.dt[2]], ref + e * esz[c.dt[2]])) {
-                fprintf(stderr, "  got %a, expected %a\n", load1(c.dt[2], res + e * esz[c.dt[2]]),
-                        load1(c.dt[2], ref + e * esz[c.dt[2]]));
+            if (!same_out(c.dt[2], res + e * esize_of[c.dt[2]], ref + e * esize_of[c.dt[2]])) {
+                fprintf(stderr, "  got %a, expected %a\n", load_elem(c.dt[2], res + e * esize_of[c.dt[2]]),
+                        load_elem(c.dt[2], ref + e * esize_of[c.dt[2]]));
                 sfail(&c, "result differs from the scalar path on contiguous copies", e / (on * c.inner),
                       e / c.inner % on, e % c.inner);
             }
