@@ -1,38 +1,44 @@
-/* Run-time choice of the SIMD path.
+/* Run-time choice of the SIMD path among the rows of the ISA registry (include/ag_isas.h).
  *
- * The best path the CPU *and* the OS support is taken (GCC's __builtin_cpu_supports
- * checks both CPUID and the XCR0 bits that say the OS saves the YMM/ZMM state),
- * unless ACTGRAD_ISA names a lower one. */
+ * The best path the CPU *and* the OS support is taken (GCC's and clang's
+ * __builtin_cpu_supports check both CPUID and the XCR0 bits that say the OS saves the
+ * YMM/ZMM state), unless ACTGRAD_ISA names another supported one. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "include/actgrad.h"
 
-enum { ISA_SCALAR, ISA_AVX2, ISA_AVX512, NISA };
+enum {
+#define ISA_ENUM(name, arch, shim, target, check) ISA_##name,
+    AG_ISAS(ISA_ENUM)
+#undef ISA_ENUM
+    NISA
+};
 
-static const char *const isa_names[NISA] = { "scalar", "avx2", "avx512" };
+static const char *const isa_names[NISA] = {
+#define ISA_NAME(name, arch, shim, target, check) #name,
+    AG_ISAS(ISA_NAME)
+#undef ISA_NAME
+};
 
-static const ag_kernel_table *isa_table(int isa)
-{
-#if defined(__x86_64__) || defined(_M_X64)
-    if (isa == ISA_AVX512) return &ag_kernels_avx512;
-    if (isa == ISA_AVX2) return &ag_kernels_avx2;
-#endif
-    (void)isa;
-    return &ag_kernels_scalar;
-}
+/* NULL for the rows of other architectures. */
+static const ag_kernel_table *const isa_tables[NISA] = {
+#define ISA_TABLE(name, arch, shim, target, check) AG_ISA_IF(arch)(&ag_kernels_##name) AG_ISA_IF(AG_ISA_CAT(AG_ISA_NOT_, arch))(NULL),
+#define AG_ISA_NOT_0 1
+#define AG_ISA_NOT_1 0
+    AG_ISAS(ISA_TABLE)
+#undef ISA_TABLE
+};
+
+static const ag_kernel_table *isa_table(int isa) { return isa_tables[isa]; }
 
 static int isa_supported(int isa)
 {
-    if (isa == ISA_SCALAR) return 1;
-#if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__)
-    __builtin_cpu_init();
-    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (isa == ISA_AVX2) return avx2;
-    if (isa == ISA_AVX512)  /* the shim uses F, DQ, BW and VL instructions */
-        return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-#endif
+    switch (isa) {
+#define ISA_CASE(name, arch, shim, target, check) case ISA_##name: return AG_ISA_CHECK(name, arch, shim, target, check);
+    AG_ISAS(ISA_CASE)
+#undef ISA_CASE
+    }
     return 0;
 }
 
@@ -48,7 +54,7 @@ static int best_isa(void)
     int best = NISA - 1;
     while (!isa_supported(best)) best--;
     int wanted = isa_index(getenv("ACTGRAD_ISA"));
-    return (wanted >= 0 && wanted < best) ? wanted : best;
+    return (wanted >= 0 && isa_supported(wanted)) ? wanted : best;
 }
 
 static _Atomic int current_isa = -1;

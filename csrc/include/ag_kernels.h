@@ -3,6 +3,7 @@
 #define AG_KERNELS_H
 
 #include <stddef.h>
+#include "ag_isas.h"
 
 enum ag_call {
     AG_FORWARD, AG_DERIVATIVE, AG_BACKWARD, AG_DERIVATIVE_FROM_OUTPUT, AG_BACKWARD_FROM_OUTPUT,
@@ -117,10 +118,10 @@ typedef struct {
     ag_pointwise_fn mse[2];
 } ag_kernel_table;
 
-extern const ag_kernel_table ag_kernels_scalar;
-#if defined(__x86_64__) || defined(_M_X64)
-extern const ag_kernel_table ag_kernels_avx2;
-extern const ag_kernel_table ag_kernels_avx512;
-#endif
+/* ag_kernels_<name> of every row of the ISA registry built for this architecture. */
+#define AG_KERNELS_EXTERN_(name, arch, shim, target, check) \
+    AG_ISA_IF(arch)(extern const ag_kernel_table ag_kernels_##name;)
+AG_ISAS(AG_KERNELS_EXTERN_)
+#undef AG_KERNELS_EXTERN_
 
 #endif

@@ -1,5 +1,5 @@
-/* The body of csrc/isa/kernels_<isa>.c: every kernel (elementwise and softmax) for float and double, and the
- * exported table ag_kernels_<AG_ISA>. Include after the ISA's shim header. */
+/* The body of csrc/isa/kernels.c: every kernel (elementwise, softmax, losses) for float and double, and the
+ * exported table ag_kernels_<AG_ISA>. Include after isa_begin.h (which includes the shim). */
 #include "../simd/generic.h"
 #include "../include/ag_kernels.h"
 

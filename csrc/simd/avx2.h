@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AG_ISA_NAME "avx2"
 #define AG_f32_LANES 8
 #define AG_f64_LANES 4
 

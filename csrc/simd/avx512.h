@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AG_ISA_NAME "avx512"
 #define AG_f32_LANES 16
 #define AG_f64_LANES 8
 

@@ -25,7 +25,6 @@
 #include <stddef.h>
 #include <string.h>
 
-#define AG_ISA_NAME "scalar"
 #define AG_f32_LANES 1
 #define AG_f64_LANES 1
 

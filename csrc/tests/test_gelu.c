@@ -1,10 +1,8 @@
 /* Accuracy and cross-ISA test of csrc/vmath/erfc.h, csrc/ops/gelu.h and
  * csrc/ops/gelu_tanh.h.
  *
- * Build and run from the repository root (the file is compiled four times:
- * once per ISA -- scalar, AVX2, AVX-512 -- then the driver):
- *
- *   CC="gcc -std=c11 -O2 -ffp-contract=off -fno-math-errno"; for i in 1 2 3; do $CC -DTG_ISA=$i -c csrc/tests/test_gelu.c -o /tmp/tg$i.o || exit 1; done; $CC csrc/tests/test_gelu.c /tmp/tg1.o /tmp/tg2.o /tmp/tg3.o -o /tmp/test_gelu -lm && /tmp/test_gelu
+ * Build and run: make -C csrc test (the file is compiled once per row of the ISA
+ * registry, include/ag_isas.h, with -DAG_ISA=<name>, then once more as the driver).
  *
  * Checks (a) the ULP error of erfc against erfcl over dense samples of the
  * whole range (a bit-pattern sweep and uniform values for float, random bits
@@ -15,7 +13,7 @@
  * erfcl's argument x/sqrt2 is rounded; tools/ulp_check_gelu.py measures the
  * rest against mpmath).  Derivatives are judged in ULPs of their larger term
  * near their roots (x ~ -0.75), relative elsewhere;
- * (c) the AVX2 and AVX-512 paths give results bit-identical to the scalar
+ * (c) every other path of the registry gives results bit-identical to the scalar
  * path (any NaN equals any NaN), on arrays whose lengths exercise the tails
  * (a path the CPU lacks is skipped with a message);
  * (d) exact special values: signs of zero, limits at +-inf, NaN -> NaN.
@@ -50,22 +48,14 @@ void AG_CAT(TG_RUN, AG_SFX)(int fn, const AG_T *x, AG_T *y, ptrdiff_t n)
     }
 }
 
-#elif defined(TG_ISA)
+#elif defined(AG_ISA)
 /* ------------------------------------------------------------------ */
-/* One ISA translation unit: tg_run_<isa>_f32 / _f64.                 */
+/* One ISA translation unit (a row of include/ag_isas.h):             */
+/* tg_run_<isa>_f32 / _f64.                                           */
 
-#if TG_ISA == 1
-#include "../simd/scalar.h"
-#define TG_RUN tg_run_scalar_
-#elif TG_ISA == 2
-#pragma GCC target("avx2,fma")
-#include "../simd/avx2.h"
-#define TG_RUN tg_run_avx2_
-#else
-#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
-#include "../simd/avx512.h"
-#define TG_RUN tg_run_avx512_
-#endif
+#include "../isa/isa_begin.h"
+#if AG_ISA_HERE
+#define TG_RUN AG_ISA_CAT(AG_ISA_CAT(tg_run_, AG_ISA), _)
 #include "../simd/generic.h"
 
 #define AG_T float
@@ -80,6 +70,8 @@ void AG_CAT(TG_RUN, AG_SFX)(int fn, const AG_T *x, AG_T *y, ptrdiff_t n)
 #define AG_SFX f64
 #define AG_IS_F32 0
 #include "test_gelu.c"
+#endif
+#include "../isa/isa_end.h"
 
 #else
 /* ------------------------------------------------------------------ */
@@ -94,16 +86,18 @@ void AG_CAT(TG_RUN, AG_SFX)(int fn, const AG_T *x, AG_T *y, ptrdiff_t n)
 
 typedef void (*tg_run_f32)(int, const float *, float *, ptrdiff_t);
 typedef void (*tg_run_f64)(int, const double *, double *, ptrdiff_t);
-void tg_run_scalar_f32(int, const float *, float *, ptrdiff_t);
-void tg_run_scalar_f64(int, const double *, double *, ptrdiff_t);
-void tg_run_avx2_f32(int, const float *, float *, ptrdiff_t);
-void tg_run_avx2_f64(int, const double *, double *, ptrdiff_t);
-void tg_run_avx512_f32(int, const float *, float *, ptrdiff_t);
-void tg_run_avx512_f64(int, const double *, double *, ptrdiff_t);
+#include "isa_paths.h"
+
+/* Every path of the registry built for this architecture; [0] is scalar, the reference. */
+#define TG_DECL(name, arch, shim, target, check) AG_ISA_IF(arch)(    \
+    void tg_run_##name##_f32(int, const float *, float *, ptrdiff_t); \
+    void tg_run_##name##_f64(int, const double *, double *, ptrdiff_t);)
+AG_ISAS(TG_DECL)
 
 static struct { const char *name; tg_run_f32 f32; tg_run_f64 f64; int have; } isas[] = {
-    {"avx2", tg_run_avx2_f32, tg_run_avx2_f64, 0},
-    {"avx512", tg_run_avx512_f32, tg_run_avx512_f64, 0},
+#define TG_PATH(name, arch, shim, target, check) \
+    AG_ISA_IF(arch)({#name, tg_run_##name##_f32, tg_run_##name##_f64, 0},)
+    AG_ISAS(TG_PATH)
 };
 static const char *names[TG_NFN] = {"erfc", "gelu", "gelu'", "gelu_tanh", "gelu_tanh'"};
 
@@ -160,7 +154,7 @@ static double ulp_err(long double y, long double r, long double terms, int prec,
 
 /* ---------------------------------------------------------- samples */
 
-#define NMAX (1 << 22)
+#define NMAX (1 << (22 - AG_TEST_SHRINK))
 static float xf[NMAX], yf[NMAX], zf[NMAX];
 static double xd[NMAX], yd[NMAX], zd[NMAX];
 
@@ -220,7 +214,7 @@ static int same_d(double a, double b) { return (isnan(a) && isnan(b)) || memcmp(
 static void run_f(int fn, size_t n)
 {
     tg_run_scalar_f32(fn, xf, yf, (ptrdiff_t)n);
-    for (size_t k = 0; k < sizeof isas / sizeof *isas; k++) {
+    for (size_t k = 1; k < sizeof isas / sizeof *isas; k++) {
         if (!isas[k].have)
             continue;
         for (size_t i = 0, c = 1; i < n; i += c, c = c % 67 + 1)
@@ -238,7 +232,7 @@ static void run_f(int fn, size_t n)
 static void run_d(int fn, size_t n)
 {
     tg_run_scalar_f64(fn, xd, yd, (ptrdiff_t)n);
-    for (size_t k = 0; k < sizeof isas / sizeof *isas; k++) {
+    for (size_t k = 1; k < sizeof isas / sizeof *isas; k++) {
         if (!isas[k].have)
             continue;
         for (size_t i = 0, c = 1; i < n; i += c, c = c % 37 + 1)
@@ -344,11 +338,9 @@ static void special_checks(void)
 int main(void)
 {
     rng_state = 0x2545f4914f6cdd1dULL;
-    __builtin_cpu_init();
-    isas[0].have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    isas[1].have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
-    for (size_t k = 0; k < sizeof isas / sizeof *isas; k++)
+    for (size_t k = 1; k < sizeof isas / sizeof *isas; k++)
+        isas[k].have = tu_isa_supported(isas[k].name);
+    for (size_t k = 1; k < sizeof isas / sizeof *isas; k++)
         printf("test_gelu: %s path %s\n", isas[k].name,
                isas[k].have ? "checked against scalar" : "skipped (not supported by this CPU)");
     accuracy(TG_ERFC, -5, 11, -7, 28, INFINITY, 1.5);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../include/ag_kernels.h"
+#include "isa_paths.h"
 
 static const char *op_names[] = {
 #define AG_OP(name, nparams, from_output, cost) #name,
@@ -45,19 +46,23 @@ static int same(const void *x, const void *y, int n, int dt)
 
 int main(void)
 {
-    const ag_kernel_table *paths[2] = { 0, 0 };
+    /* Every path of the registry built for this architecture but scalar, the reference. */
+    const ag_kernel_table *const all[] = {
+#define TK_PATH(name, arch, shim, target, check) AG_ISA_IF(arch)(&ag_kernels_##name,)
+        AG_ISAS(TK_PATH)
+    };
+    enum { NPATHS = sizeof all / sizeof *all };
+    const ag_kernel_table *paths[NPATHS] = { 0 };
     int passed = 0, failed = 0;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) paths[0] = &ag_kernels_avx2;
-    else printf("avx2 path skipped: this CPU lacks AVX2/FMA\n");
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) paths[1] = &ag_kernels_avx512;
-    else printf("avx512 path skipped: this CPU lacks AVX-512\n");
+    for (int p = 1; p < NPATHS; p++) {
+        if (tu_isa_supported(all[p]->isa)) { paths[p] = all[p]; printf("test_kernels: %s path checked against scalar\n", all[p]->isa); }
+        else printf("test_kernels: %s path skipped: not supported by this CPU\n", all[p]->isa);
+    }
 
     static double da[MAXN + 4], db[MAXN + 4], dref[MAXN + 4], dout[MAXN + 4];
     static float fa[MAXN + 4], fb[MAXN + 4], fref[MAXN + 4], fout[MAXN + 4];
     const double params[2] = { 0.5, 2.0 };  /* valid for every op: slopes, alphas, beta/threshold, bounds */
-    for (int p = 0; p < 2; p++) {
+    for (int p = 1; p < NPATHS; p++) {
         if (!paths[p]) continue;
         for (int op = 0; op < AG_NOPS; op++)
             for (int call = 0; call < AG_NCALLS; call++)

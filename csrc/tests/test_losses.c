@@ -16,6 +16,7 @@
 #include <string.h>
 #include "../include/actgrad.h"
 #include "testutil.h"
+#include "isa_paths.h"
 
 /* ag_exp_le0 of both dtypes on the scalar shim, for its accuracy test. */
 #include "../simd/scalar.h"
@@ -499,8 +500,8 @@ static void test_pointwise_threads(void)
 
 int main(void)
 {
-    static const char *isas[] = { "scalar", "avx2", "avx512" };
-    for (int i = 0; i < 3; i++) {
+    const char *const *isas = tu_isa_names;
+    for (int i = 0; i < TU_NISA; i++) {
         if (ag_set_isa(isas[i]) != 0) {
             printf("%s path skipped: this CPU lacks it\n", isas[i]);
             continue;

@@ -1,21 +1,12 @@
 /* Exact values of the piecewise activations at kinks, limits, signed zeros and NaN,
- * for float and double, on the scalar path and (where the CPU has it) the AVX2 path.
- * Build: make -C csrc test  (compiled once per ISA with -DTP_ISA=1|2, then linked). */
+ * for double, on every path of the ISA registry this CPU has.
+ * Build: make -C csrc test  (compiled once per registry row with -DAG_ISA=<name>, then linked). */
 #include <math.h>
 #include <stdio.h>
 
-#if defined(TP_ISA) && TP_ISA == 3
-/* The AVX-512 path runs the same shim-only code; its bit-identity is covered by test_vmath. */
-typedef int tp_no_avx512_object;
-#elif defined(TP_ISA)
-#if TP_ISA == 2
-#pragma GCC target("avx2,fma")
-#include "../simd/avx2.h"
-#define TP_SUFFIX avx2
-#else
-#include "../simd/scalar.h"
-#define TP_SUFFIX scalar
-#endif
+#if defined(AG_ISA)
+#include "../isa/isa_begin.h"
+#if AG_ISA_HERE
 #include "../simd/generic.h"
 
 #define AG_T double
@@ -37,9 +28,7 @@ static double eval(op_fn f, double x, double a, double b)
     v_store(out, f(v_load_tail(&x, 1), v_set1(a), v_set1(b)));
     return out[0];
 }
-#define TP_CAT_(a, b) a##b
-#define TP_CAT(a, b) TP_CAT_(a, b)
-int TP_CAT(tp_run_, TP_SUFFIX)(int (*check)(const char *, double, double))
+int AG_ISA_CAT(tp_run_, AG_ISA)(int (*check)(const char *, double, double))
 {
     int bad = 0;
     const double inf = INFINITY, nan = NAN;
@@ -72,11 +61,15 @@ int TP_CAT(tp_run_, TP_SUFFIX)(int (*check)(const char *, double, double))
     bad += check("softsign' from y=0.5", eval(ag_softsign_derivative_from_output_f64, 0.5, 0, 0), 0.25);
     return bad;
 }
+#endif
+#include "../isa/isa_end.h"
 #else
 #include <stdint.h>
 #include <string.h>
-int tp_run_scalar(int (*check)(const char *, double, double));
-int tp_run_avx2(int (*check)(const char *, double, double));
+#include "isa_paths.h"
+#define TP_DECL(name, arch, shim, target, cpu_check) \
+    AG_ISA_IF(arch)(int tp_run_##name(int (*)(const char *, double, double));)
+AG_ISAS(TP_DECL)
 static int passed, failed;
 /* Bitwise equality, except that any NaN matches any NaN. */
 static int check(const char *what, double got, double want)
@@ -91,12 +84,10 @@ static int check(const char *what, double got, double want)
 }
 int main(void)
 {
-    tp_run_scalar(check);
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        tp_run_avx2(check);
-    else
-        printf("avx2 path skipped: this CPU lacks AVX2/FMA\n");
+#define TP_RUN(name, arch, shim, target, cpu_check) AG_ISA_IF(arch)(                    \
+    if (tu_isa_supported(#name)) { printf("test_piecewise: %s path\n", #name); tp_run_##name(check); } \
+    else printf("test_piecewise: %s path skipped: not supported by this CPU\n", #name);)
+    AG_ISAS(TP_RUN)
     printf("test_piecewise: %d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

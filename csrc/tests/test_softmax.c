@@ -13,8 +13,9 @@
 #include "../include/actgrad.h"
 #include "../convert.h"
 #include "testutil.h"
+#include "isa_paths.h"
 
-static const char *const isas[] = { "scalar", "avx2", "avx512" };
+#define isas tu_isa_names
 
 static ptrdiff_t dsize(int dt) { return dt == AG_FLOAT32 ? 4 : dt == AG_FLOAT16 ? 2 : 8; }
 static int out_dtype(int dt) { return dt == AG_FLOAT32 || dt == AG_FLOAT16 ? dt : AG_FLOAT64; }
@@ -179,7 +180,7 @@ static void test_isas(void)
         { 1, 40000, 1 }, { 1, 100003, 1 }, { 2, 37, 3 }, { 2, 37, 16 }, { 1, 9, 45 }, { 3, 5, 8 },
     };
     const int ops[] = { AG_SOFTMAX, AG_LOG_SOFTMAX, AG_LOGSUMEXP, AG_SOFTMAX_BACKWARD, AG_LOG_SOFTMAX_BACKWARD };
-    for (int p = 1; p < 3; p++) {
+    for (int p = 1; p < TU_NISA; p++) {
         if (!ag_isa_supported(isas[p])) {
             printf("%s path skipped: this CPU lacks it\n", isas[p]);
             continue;
@@ -215,7 +216,7 @@ static void test_isas(void)
         snprintf(what, sizeof what, "%s path bit-identical to scalar", isas[p]);
         check(!bad, what);
     }
-    ag_set_isa(ag_isa_supported("avx512") ? "avx512" : ag_isa_supported("avx2") ? "avx2" : "scalar");
+    ag_set_isa(tu_best_isa());
 }
 
 /* Threads, in place, packed rows and float16. */

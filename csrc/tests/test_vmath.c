@@ -1,17 +1,15 @@
 /* Accuracy and cross-ISA test of csrc/vmath (exp, exp_hilo, expm1, log1p,
  * tanh) and of the activation math in csrc/ops.
  *
- * Build and run from the repository root (the file is compiled four times:
- * once per ISA -- scalar, AVX2, AVX-512 -- then the driver):
- *
- *   CC="gcc -std=c11 -O2 -ffp-contract=off -fno-math-errno"; for i in 1 2 3; do $CC -DTV_ISA=$i -c csrc/tests/test_vmath.c -o /tmp/tv$i.o || exit 1; done; $CC csrc/tests/test_vmath.c /tmp/tv1.o /tmp/tv2.o /tmp/tv3.o -o /tmp/test_vmath -lm && /tmp/test_vmath
+ * Build and run: make -C csrc test (the file is compiled once per row of the ISA
+ * registry, include/ag_isas.h, with -DAG_ISA=<name>, then once more as the driver).
  *
  * Checks (a) ULP error of the vmath functions against long double libm
  * (expl, expm1l, log1pl, tanhl) over dense samples of the whole range
  * (bit-pattern sweep for float, random bits and values for double, plus
  * +-0, subnormals, thresholds, +-inf, NaN, huge), with exact special values;
- * (b) the AVX2 and AVX-512 paths give results bit-identical to the scalar
- * path (any NaN equals any NaN) for every vmath function and every ops/
+ * (b) every other path of the registry gives results bit-identical to the
+ * scalar path (any NaN equals any NaN) for every vmath function and every ops/
  * forward, derivative and derivative_from_output, on arrays whose lengths
  * exercise the tails; (c) a few exact limits of the activations.  A path the
  * CPU lacks is skipped with a message.  Op accuracy against mpmath is
@@ -85,23 +83,17 @@ void AG_CAT(TV_RUN, AG_SFX)(int fn, const AG_T *x, const AG_T *x2, AG_T p0, AG_T
     }
 }
 
-#elif defined(TV_ISA)
+#elif defined(AG_ISA)
 /* ------------------------------------------------------------------ */
-/* One ISA translation unit: tv_run_<isa>_f32 / _f64.                 */
+/* One ISA translation unit (a row of include/ag_isas.h):             */
+/* tv_run_<isa>_f32 / _f64 and tv_lanes_<isa>.                        */
 
-#if TV_ISA == 1
-#include "../simd/scalar.h"
-#define TV_RUN tv_run_scalar_
-#elif TV_ISA == 2
-#pragma GCC target("avx2,fma")
-#include "../simd/avx2.h"
-#define TV_RUN tv_run_avx2_
-#else
-#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
-#include "../simd/avx512.h"
-#define TV_RUN tv_run_avx512_
-#endif
+#include "../isa/isa_begin.h"
+#if AG_ISA_HERE
+#define TV_RUN AG_ISA_CAT(AG_ISA_CAT(tv_run_, AG_ISA), _)
 #include "../simd/generic.h"
+
+int AG_ISA_CAT(tv_lanes_, AG_ISA)(int f64) { return f64 ? AG_f64_LANES : AG_f32_LANES; }
 
 #define AG_T float
 #define AG_SFX f32
@@ -115,6 +107,8 @@ void AG_CAT(TV_RUN, AG_SFX)(int fn, const AG_T *x, const AG_T *x2, AG_T p0, AG_T
 #define AG_SFX f64
 #define AG_IS_F32 0
 #include "test_vmath.c"
+#endif
+#include "../isa/isa_end.h"
 
 #else
 /* ------------------------------------------------------------------ */
@@ -128,18 +122,21 @@ void AG_CAT(TV_RUN, AG_SFX)(int fn, const AG_T *x, const AG_T *x2, AG_T p0, AG_T
 #include <stdlib.h>
 #include <string.h>
 
-void tv_run_scalar_f32(int, const float *, const float *, float, float, float *, ptrdiff_t);
-void tv_run_scalar_f64(int, const double *, const double *, double, double, double *, ptrdiff_t);
-void tv_run_avx2_f32(int, const float *, const float *, float, float, float *, ptrdiff_t);
-void tv_run_avx2_f64(int, const double *, const double *, double, double, double *, ptrdiff_t);
-void tv_run_avx512_f32(int, const float *, const float *, float, float, float *, ptrdiff_t);
-void tv_run_avx512_f64(int, const double *, const double *, double, double, double *, ptrdiff_t);
+#include "isa_paths.h"
+
+/* Every path of the registry built for this architecture; [0] is scalar, the reference. */
+#define TV_DECL(name, arch, shim, target, check) AG_ISA_IF(arch)(                            \
+    void tv_run_##name##_f32(int, const float *, const float *, float, float, float *, ptrdiff_t); \
+    void tv_run_##name##_f64(int, const double *, const double *, double, double, double *, ptrdiff_t); \
+    int tv_lanes_##name(int);)
+AG_ISAS(TV_DECL)
 
 typedef void (*tv_run_f32)(int, const float *, const float *, float, float, float *, ptrdiff_t);
 typedef void (*tv_run_f64)(int, const double *, const double *, double, double, double *, ptrdiff_t);
-static struct { const char *name; tv_run_f32 f32; tv_run_f64 f64; int lanes32, lanes64, have; } isas[] = {
-    {"avx2", tv_run_avx2_f32, tv_run_avx2_f64, 8, 4, 0},
-    {"avx512", tv_run_avx512_f32, tv_run_avx512_f64, 16, 8, 0},
+static struct { const char *name; tv_run_f32 f32; tv_run_f64 f64; int (*lanes)(int); int lanes32, lanes64, have; } isas[] = {
+#define TV_PATH(name, arch, shim, target, check) \
+    AG_ISA_IF(arch)({#name, tv_run_##name##_f32, tv_run_##name##_f64, tv_lanes_##name, 0, 0, 0},)
+    AG_ISAS(TV_PATH)
 };
 
 #include "testutil.h"
@@ -169,7 +166,7 @@ static long double ref_expm1(long double x) { return expm1l(x); }
 static long double ref_log1p(long double x) { return log1pl(x); }
 static long double ref_tanh(long double x) { return tanhl(x); }
 
-#define NMAX (1 << 21)
+#define NMAX (1 << (21 - AG_TEST_SHRINK))
 static float xf[NMAX], lf[NMAX], yf[NMAX], zf[NMAX];
 static double xd[NMAX], ld[NMAX], yd[NMAX], zd[NMAX];
 
@@ -196,7 +193,7 @@ static int same_d(double a, double b) { return (isnan(a) && isnan(b)) || memcmp(
 static void run_both_f(int fn, const char *name, float p0, float p1, size_t n)
 {
     tv_run_scalar_f32(fn, xf, lf, p0, p1, yf, (ptrdiff_t)n);
-    for (size_t k = 0; k < sizeof isas / sizeof *isas; k++) {
+    for (size_t k = 1; k < sizeof isas / sizeof *isas; k++) {
         if (!isas[k].have)
             continue;
         /* chunk lengths 1..4 vectors + 3 so that every tail length occurs */
@@ -216,7 +213,7 @@ static void run_both_f(int fn, const char *name, float p0, float p1, size_t n)
 static void run_both_d(int fn, const char *name, double p0, double p1, size_t n)
 {
     tv_run_scalar_f64(fn, xd, ld, p0, p1, yd, (ptrdiff_t)n);
-    for (size_t k = 0; k < sizeof isas / sizeof *isas; k++) {
+    for (size_t k = 1; k < sizeof isas / sizeof *isas; k++) {
         if (!isas[k].have)
             continue;
         size_t m = 4 * (size_t)isas[k].lanes64 + 3;
@@ -421,11 +418,12 @@ static void ops_checks(void)
 
 int main(void)
 {
-    __builtin_cpu_init();
-    isas[0].have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    isas[1].have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
-    for (size_t k = 0; k < sizeof isas / sizeof *isas; k++)
+    for (size_t k = 1; k < sizeof isas / sizeof *isas; k++) {
+        isas[k].have = tu_isa_supported(isas[k].name);
+        isas[k].lanes32 = isas[k].lanes(0);
+        isas[k].lanes64 = isas[k].lanes(1);
+    }
+    for (size_t k = 1; k < sizeof isas / sizeof *isas; k++)
         printf("test_vmath: %s path %s\n", isas[k].name,
                isas[k].have ? "checked against scalar" : "skipped (not supported by this CPU)");
     vmath_accuracy(TV_EXP, "exp", ref_exp, -750, 712, 1.0);
