@@ -15,11 +15,7 @@ enum {
     NISA
 };
 
-static const char *const isa_names[NISA] = {
-#define ISA_NAME(name, arch, shim, target, check) #name,
-    AG_ISAS(ISA_NAME)
-#undef ISA_NAME
-};
+static const char *const isa_names[NISA] = { AG_ISAS(AG_ISA_NAME_STR) };
 
 /* NULL for the rows of other architectures. */
 static const ag_kernel_table *const isa_tables[NISA] = {
@@ -72,6 +68,8 @@ static int isa(void)
 const ag_kernel_table *ag_kernels(void) { return isa_table(isa()); }
 
 const char *ag_isa_name(void) { return isa_names[isa()]; }
+
+const char *ag_isa_registry(int i) { return i >= 0 && i < NISA ? isa_names[i] : NULL; }
 
 int ag_isa_supported(const char *name)
 {

@@ -11,7 +11,34 @@ import pytest
 import actgrad as ag
 from actgrad import _core
 
-ISAS = ("scalar", "avx2", "avx512")
+# The C core's ISA registry (csrc/include/ag_isas.h), scalar first.
+ISAS = _core.ISAS
+
+
+def test_isa_registry():
+    assert ISAS[0] == "scalar"
+    assert {"scalar", "neon", "avx2", "avx512"} <= set(ISAS)
+    assert len(set(ISAS)) == len(ISAS)
+    supported = ag.config()["simd_supported"]
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64"):
+        assert "neon" not in supported
+        if "avx512" in supported:
+            assert "avx2" in supported
+    elif machine in ("aarch64", "arm64"):
+        assert "neon" in supported  # ASIMD is part of the AArch64 base architecture
+        assert not {"avx2", "avx512"} & set(supported)
+
+
+def test_isa_environment_variable_unsupported_or_unknown_falls_back_to_best():
+    best = ag.config()["simd_supported"][-1]
+    for value in [isa for isa in ISAS if isa not in ag.config()["simd_supported"]] + ["sse9"]:
+        env = {k: v for k, v in os.environ.items() if k != "ACTGRAD_ISA"}
+        env["ACTGRAD_ISA"] = value
+        p = subprocess.run([sys.executable, "-c", "import actgrad as ag; print(ag.config()['simd'])"],
+                           env=env, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.strip() == best, value
 
 
 def test_config_keys_and_values():

@@ -447,7 +447,7 @@ static void free_case(fcase *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const isas[] = { "scalar", "avx2", "avx512" };
+    static const char *const isas[] = { AG_ISAS(AG_ISA_NAME_STR) };
     fcase c;
     if (!decode(data, size, &c)) return 0;
     if (c.n > 0) {
@@ -460,7 +460,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         const char *before = ag_isa_name();
         const int contig[3] = { 1, 1, 1 };
-        for (int s = 0; s < 3; s++) {
+        for (int s = 0; s < (int)(sizeof isas / sizeof *isas); s++) {
             if (!ag_isa_supported(isas[s])) continue;
             ag_set_isa(isas[s]);
             run_layout(&c, c.stride, c.off, ref_o);

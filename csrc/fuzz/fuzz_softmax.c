@@ -188,7 +188,7 @@ static uint8_t hb(const uint8_t *d, size_t size, size_t i) { return i < size ? d
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const isas[] = { "scalar", "avx2", "avx512" };
+    static const char *const isas[] = { AG_ISAS(AG_ISA_NAME_STR) };
     static const int f32class[] = { AG_FLOAT16, AG_FLOAT32 };
     static const int f64class[] = { AG_BOOL, AG_INT8, AG_UINT8, AG_INT16, AG_UINT16, AG_INT32, AG_UINT32,
                                     AG_INT64, AG_UINT64, AG_FLOAT64 };
@@ -242,7 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char *ref = run(&contiguous, same_layout ? c.layout : clayout, 0);
     invariants(&c, ref);
     const ptrdiff_t ocount = c.outer * (c.op == AG_LOGSUMEXP ? 1 : c.n) * c.inner;
-    for (int s = 0; s < 3; s++) {
+    for (int s = 0; s < (int)(sizeof isas / sizeof *isas); s++) {
         if (!ag_isa_supported(isas[s])) continue;
         ag_set_isa(isas[s]);
         unsigned char *res = run(&c, c.layout, 1);

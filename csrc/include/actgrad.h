@@ -19,12 +19,16 @@ extern "C" {
 /* ---- SIMD dispatch (csrc/dispatch.c) ---- */
 
 /* The kernel table in use.  Chosen on first use: the best ISA this CPU and OS
- * support, lowered (never raised) by the environment variable ACTGRAD_ISA =
- * scalar | avx2 | avx512. */
+ * support, or the one the environment variable ACTGRAD_ISA names if it is
+ * supported (a name of the registry, include/ag_isas.h: scalar, neon, avx2, avx512). */
 const ag_kernel_table *ag_kernels(void);
 
-/* Name of the ISA in use: "avx512", "avx2" or "scalar". */
+/* Name of the ISA in use, e.g. "avx512", "avx2", "neon" or "scalar". */
 const char *ag_isa_name(void);
+
+/* The i-th name of the ISA registry (scalar first, then worst to best; every
+ * architecture's), or NULL past the end. */
+const char *ag_isa_registry(int i);
 
 /* Whether this machine can run the named ISA's kernels (1) or not (0; also for unknown names). */
 int ag_isa_supported(const char *name);

@@ -64,5 +64,7 @@
 #define AG_ISA_SHIM(name, arch, shim, target, check) shim
 #define AG_ISA_TARGET(name, arch, shim, target, check) target
 #define AG_ISA_CHECK(name, arch, shim, target, check) ((arch) && (check))
+/* { AG_ISAS(AG_ISA_NAME_STR) }: the names as strings, in the registry's order. */
+#define AG_ISA_NAME_STR(name, arch, shim, target, check) #name,
 
 #endif

@@ -18,11 +18,7 @@ static inline int tu_isa_supported(const char *name)
 }
 
 /* The registry's names in its order, scalar (the reference) first, every architecture's. */
-static const char *const tu_isa_names[] = {
-#define TU_ISA_NAME(n, arch, shim, target, check) #n,
-    AG_ISAS(TU_ISA_NAME)
-#undef TU_ISA_NAME
-};
+static const char *const tu_isa_names[] = { AG_ISAS(AG_ISA_NAME_STR) };
 #define TU_NISA ((int)(sizeof tu_isa_names / sizeof *tu_isa_names))
 
 /* The path dispatch picks by default: the last supported one. */

@@ -22,6 +22,7 @@ cdef extern from "actgrad.h" nogil:
         const char *isa
     const ag_kernel_table *ag_kernels()
     const char *ag_isa_name()
+    const char *ag_isa_registry(int i)
     int ag_isa_supported(const char *name)
     int ag_set_isa(const char *name)
     int ag_op_nparams(int op)
@@ -34,7 +35,18 @@ cdef extern from "actgrad.h" nogil:
     const char *ag_threading_backend()
 
 CALLS = ("forward", "derivative", "backward", "derivative_from_output", "backward_from_output")
-ISAS = ("scalar", "avx2", "avx512")
+
+def _isa_registry():
+    cdef int i = 0
+    names = []
+    while ag_isa_registry(i) != NULL:
+        names.append(ag_isa_registry(i).decode())
+        i += 1
+    return tuple(names)
+
+
+# The SIMD paths of the C core's ISA registry (csrc/include/ag_isas.h), scalar first.
+ISAS = _isa_registry()
 
 # Kernel name -> enum ag_op, read from the C core so the two can never disagree.
 OPS = {ag_op_name(i).decode(): i for i in range(AG_NOPS)}
