@@ -23,30 +23,21 @@ static inline V ag_##sfx##_add(V a, V b) { return _mm256_add_##S(a, b); }       
 static inline V ag_##sfx##_sub(V a, V b) { return _mm256_sub_##S(a, b); }                        \
 static inline V ag_##sfx##_mul(V a, V b) { return _mm256_mul_##S(a, b); }                        \
 static inline V ag_##sfx##_div(V a, V b) { return _mm256_div_##S(a, b); }                        \
-static inline V ag_##sfx##_sqrt(V a) { return _mm256_sqrt_##S(a); }                              \
 static inline V ag_##sfx##_fma(V a, V b, V c) { return _mm256_fmadd_##S(a, b, c); }             \
 static inline V ag_##sfx##_fms(V a, V b, V c) { return _mm256_fmsub_##S(a, b, c); }             \
 static inline V ag_##sfx##_fnma(V a, V b, V c) { return _mm256_fnmadd_##S(a, b, c); }           \
 static inline V ag_##sfx##_min(V a, V b) { return _mm256_min_##S(a, b); }                        \
 static inline V ag_##sfx##_max(V a, V b) { return _mm256_max_##S(a, b); }                        \
 static inline V ag_##sfx##_round(V a) { return _mm256_round_##S(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); } \
-static inline V ag_##sfx##_floor(V a) { return _mm256_round_##S(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }     \
-static inline V ag_##sfx##_trunc(V a) { return _mm256_round_##S(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC); }        \
 static inline V ag_##sfx##_lt(V a, V b) { return _mm256_cmp_##S(a, b, _CMP_LT_OQ); }             \
 static inline V ag_##sfx##_le(V a, V b) { return _mm256_cmp_##S(a, b, _CMP_LE_OQ); }             \
 static inline V ag_##sfx##_gt(V a, V b) { return _mm256_cmp_##S(a, b, _CMP_GT_OQ); }             \
 static inline V ag_##sfx##_ge(V a, V b) { return _mm256_cmp_##S(a, b, _CMP_GE_OQ); }             \
 static inline V ag_##sfx##_eq(V a, V b) { return _mm256_cmp_##S(a, b, _CMP_EQ_OQ); }             \
-static inline V ag_##sfx##_ne(V a, V b) { return _mm256_cmp_##S(a, b, _CMP_NEQ_UQ); }            \
 static inline V ag_##sfx##_isnan(V a) { return _mm256_cmp_##S(a, a, _CMP_UNORD_Q); }            \
 static inline V ag_##sfx##_select(V m, V a, V b) { return _mm256_blendv_##S(b, a, m); }          \
-static inline V ag_##sfx##_and(V a, V b) { return _mm256_and_##S(a, b); }                        \
-static inline V ag_##sfx##_or(V a, V b) { return _mm256_or_##S(a, b); }                         \
-static inline V ag_##sfx##_xor(V a, V b) { return _mm256_xor_##S(a, b); }                        \
-static inline V ag_##sfx##_andnot(V a, V b) { return _mm256_andnot_##S(a, b); }                  \
 static inline V ag_##sfx##_mand(V a, V b) { return _mm256_and_##S(a, b); }                       \
 static inline V ag_##sfx##_mor(V a, V b) { return _mm256_or_##S(a, b); }                         \
-static inline V ag_##sfx##_mnot(V a) { return _mm256_xor_##S(a, _mm256_castsi256_##S(_mm256_set1_epi32(-1))); } \
 static inline int ag_##sfx##_any(V m) { return _mm256_movemask_##S(m) != 0; }                    \
 static inline V ag_##sfx##_neg(V a) { return _mm256_xor_##S(a, _mm256_set1_##S((T)-0.0)); }     \
 static inline V ag_##sfx##_abs(V a) { return _mm256_andnot_##S(_mm256_set1_##S((T)-0.0), a); }  \
@@ -54,7 +45,7 @@ static inline V ag_##sfx##_copysign(V mag, V sgn)                               
 { V s = _mm256_set1_##S((T)-0.0);                                                                \
   return _mm256_or_##S(_mm256_andnot_##S(s, mag), _mm256_and_##S(s, sgn)); }                     \
 static inline V ag_##sfx##_ldexp(V x, V n)                                                       \
-{ V h = ag_##sfx##_floor(_mm256_mul_##S(n, _mm256_set1_##S((T)0.5)));                            \
+{ V h = _mm256_round_##S(_mm256_mul_##S(n, _mm256_set1_##S((T)0.5)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); \
   return _mm256_mul_##S(_mm256_mul_##S(x, ag_##sfx##_pow2i(h)), ag_##sfx##_pow2i(_mm256_sub_##S(n, h))); }
 
 /* Lane-count masks for tails: lane i is active when i < n. */

@@ -27,40 +27,35 @@ static inline V ag_##sfx##_add(V a, V b) { return _mm512_add_##S(a, b); }       
 static inline V ag_##sfx##_sub(V a, V b) { return _mm512_sub_##S(a, b); }                        \
 static inline V ag_##sfx##_mul(V a, V b) { return _mm512_mul_##S(a, b); }                        \
 static inline V ag_##sfx##_div(V a, V b) { return _mm512_div_##S(a, b); }                        \
-static inline V ag_##sfx##_sqrt(V a) { return _mm512_sqrt_##S(a); }                              \
 static inline V ag_##sfx##_fma(V a, V b, V c) { return _mm512_fmadd_##S(a, b, c); }             \
 static inline V ag_##sfx##_fms(V a, V b, V c) { return _mm512_fmsub_##S(a, b, c); }             \
 static inline V ag_##sfx##_fnma(V a, V b, V c) { return _mm512_fnmadd_##S(a, b, c); }           \
 static inline V ag_##sfx##_min(V a, V b) { return _mm512_min_##S(a, b); }                        \
 static inline V ag_##sfx##_max(V a, V b) { return _mm512_max_##S(a, b); }                        \
 static inline V ag_##sfx##_round(V a) { return _mm512_roundscale_##S(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); } \
-static inline V ag_##sfx##_floor(V a) { return _mm512_roundscale_##S(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }     \
-static inline V ag_##sfx##_trunc(V a) { return _mm512_roundscale_##S(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC); }        \
 static inline M ag_##sfx##_lt(V a, V b) { return _mm512_cmp_##S##_mask(a, b, _CMP_LT_OQ); }      \
 static inline M ag_##sfx##_le(V a, V b) { return _mm512_cmp_##S##_mask(a, b, _CMP_LE_OQ); }      \
 static inline M ag_##sfx##_gt(V a, V b) { return _mm512_cmp_##S##_mask(a, b, _CMP_GT_OQ); }      \
 static inline M ag_##sfx##_ge(V a, V b) { return _mm512_cmp_##S##_mask(a, b, _CMP_GE_OQ); }      \
 static inline M ag_##sfx##_eq(V a, V b) { return _mm512_cmp_##S##_mask(a, b, _CMP_EQ_OQ); }      \
-static inline M ag_##sfx##_ne(V a, V b) { return _mm512_cmp_##S##_mask(a, b, _CMP_NEQ_UQ); }     \
 static inline M ag_##sfx##_isnan(V a) { return _mm512_cmp_##S##_mask(a, a, _CMP_UNORD_Q); }      \
 static inline V ag_##sfx##_select(M m, V a, V b) { return _mm512_mask_blend_##S(m, b, a); }      \
 static inline M ag_##sfx##_mand(M a, M b) { return (M)(a & b); }                                 \
 static inline M ag_##sfx##_mor(M a, M b) { return (M)(a | b); }                                  \
-static inline M ag_##sfx##_mnot(M a) { return (M)~a; }                                           \
 static inline int ag_##sfx##_any(M m) { return m != 0; }                                         \
-static inline V ag_##sfx##_and(V a, V b)                                                         \
+static inline V ag_##sfx##_and_(V a, V b)                                                         \
 { return _mm512_cast##SI##_##S(_mm512_and_si512(_mm512_cast##S##_si512(a), _mm512_cast##S##_si512(b))); }    \
-static inline V ag_##sfx##_or(V a, V b)                                                          \
+static inline V ag_##sfx##_or_(V a, V b)                                                          \
 { return _mm512_cast##SI##_##S(_mm512_or_si512(_mm512_cast##S##_si512(a), _mm512_cast##S##_si512(b))); }     \
-static inline V ag_##sfx##_xor(V a, V b)                                                         \
+static inline V ag_##sfx##_xor_(V a, V b)                                                         \
 { return _mm512_cast##SI##_##S(_mm512_xor_si512(_mm512_cast##S##_si512(a), _mm512_cast##S##_si512(b))); }    \
-static inline V ag_##sfx##_andnot(V a, V b)                                                      \
+static inline V ag_##sfx##_andnot_(V a, V b)                                                      \
 { return _mm512_cast##SI##_##S(_mm512_andnot_si512(_mm512_cast##S##_si512(a), _mm512_cast##S##_si512(b))); } \
-static inline V ag_##sfx##_neg(V a) { return ag_##sfx##_xor(a, _mm512_set1_##S((T)-0.0)); }     \
-static inline V ag_##sfx##_abs(V a) { return ag_##sfx##_andnot(_mm512_set1_##S((T)-0.0), a); }  \
+static inline V ag_##sfx##_neg(V a) { return ag_##sfx##_xor_(a, _mm512_set1_##S((T)-0.0)); }     \
+static inline V ag_##sfx##_abs(V a) { return ag_##sfx##_andnot_(_mm512_set1_##S((T)-0.0), a); }  \
 static inline V ag_##sfx##_copysign(V mag, V sgn)                                                \
 { V s = _mm512_set1_##S((T)-0.0);                                                                \
-  return ag_##sfx##_or(ag_##sfx##_andnot(s, mag), ag_##sfx##_and(s, sgn)); }                     \
+  return ag_##sfx##_or_(ag_##sfx##_andnot_(s, mag), ag_##sfx##_and_(s, sgn)); }                     \
 static inline V ag_##sfx##_getexp(V x) { return _mm512_getexp_##S(x); }                          \
 static inline V ag_##sfx##_getmant(V x) { return _mm512_getmant_##S(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src); } \
 static inline T ag_##sfx##_hsum(V a) { return _mm512_reduce_add_##S(a); }                        \
@@ -85,12 +80,12 @@ AG_AVX512_SHIM(f64, double, __m512d, __mmask8, pd, si512)
 /* x * 2^n in two exact steps, as in scalar.h, so subnormal results round identically. */
 static inline __m512 ag_f32_ldexp(__m512 x, __m512 n)
 {
-    __m512 h = ag_f32_floor(_mm512_mul_ps(n, _mm512_set1_ps(0.5f)));
+    __m512 h = _mm512_roundscale_ps(_mm512_mul_ps(n, _mm512_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     return _mm512_mul_ps(_mm512_mul_ps(x, ag_f32_pow2i(h)), ag_f32_pow2i(_mm512_sub_ps(n, h)));
 }
 static inline __m512d ag_f64_ldexp(__m512d x, __m512d n)
 {
-    __m512d h = ag_f64_floor(_mm512_mul_pd(n, _mm512_set1_pd(0.5)));
+    __m512d h = _mm512_roundscale_pd(_mm512_mul_pd(n, _mm512_set1_pd(0.5)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     return _mm512_mul_pd(_mm512_mul_pd(x, ag_f64_pow2i(h)), ag_f64_pow2i(_mm512_sub_pd(n, h)));
 }
 

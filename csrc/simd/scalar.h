@@ -1,16 +1,16 @@
 /* One-lane reference implementation of the SIMD shim.
  *
- * Every ISA header (scalar.h, avx2.h, avx512.h) defines the same set of
+ * Every ISA header (scalar.h, avx2.h, avx512.h, neon.h) defines the same set of
  * `static inline` operations for f32 and f64, named ag_<sfx>_<op>.  Kernels
  * never name an intrinsic: they use the type-generic aliases of generic.h
  * (v_add, v_fma, ...), which resolve to the current AG_SFX.
  *
  * Semantics shared by all ISAs (so every path gives bit-identical results):
- *   - arithmetic, sqrt and fma are correctly rounded IEEE operations;
+ *   - arithmetic and fma are correctly rounded IEEE operations;
  *   - v_min(a, b) / v_max(a, b) return b when either operand is NaN
  *     (x86 minps/maxps); put the variable second to propagate NaN;
- *   - comparisons are ordered (false on NaN) except v_ne and v_isnan;
- *   - v_round rounds to nearest-even, v_floor/v_trunc as in C;
+ *   - comparisons are ordered (false on NaN) except v_isnan;
+ *   - v_round rounds to nearest-even;
  *   - v_load_tail reads exactly n < LANES elements, other lanes are 0;
  *   - v_pow2i(n): 2^n for integral n in [-126, 127] (f32) / [-1022, 1023] (f64);
  *   - v_ldexp(x, n): x * 2^n for integral n in [-2*126, 2*127] (two exact steps);
@@ -34,7 +34,7 @@ typedef double ag_f64v;
 typedef int ag_f64m;
 
 /* The body below is written once and expanded for float and double. */
-#define AG_SCALAR_SHIM(sfx, T, UT, MANT_BITS, EXP_BIAS, FMA, RINT, FLOOR, TRUNC, SQRT, COPYSIGN) \
+#define AG_SCALAR_SHIM(sfx, T, UT, MANT_BITS, EXP_BIAS, FMA, RINT, FLOOR, COPYSIGN) \
 static inline T ag_##sfx##_set1(T a) { return a; }                                          \
 static inline T ag_##sfx##_load(const T *p) { return *p; }                                  \
 static inline void ag_##sfx##_store(T *p, T a) { *p = a; }                                  \
@@ -44,7 +44,6 @@ static inline T ag_##sfx##_add(T a, T b) { return a + b; }                      
 static inline T ag_##sfx##_sub(T a, T b) { return a - b; }                                 \
 static inline T ag_##sfx##_mul(T a, T b) { return a * b; }                                 \
 static inline T ag_##sfx##_div(T a, T b) { return a / b; }                                 \
-static inline T ag_##sfx##_sqrt(T a) { return SQRT(a); }                                   \
 static inline T ag_##sfx##_neg(T a) { return -a; }                                         \
 static inline T ag_##sfx##_fma(T a, T b, T c) { return FMA(a, b, c); }                     \
 static inline T ag_##sfx##_fms(T a, T b, T c) { return FMA(a, b, -c); }                    \
@@ -52,26 +51,18 @@ static inline T ag_##sfx##_fnma(T a, T b, T c) { return FMA(-a, b, c); }        
 static inline T ag_##sfx##_min(T a, T b) { return a < b ? a : b; }                         \
 static inline T ag_##sfx##_max(T a, T b) { return a > b ? a : b; }                         \
 static inline T ag_##sfx##_round(T a) { return RINT(a); }                                  \
-static inline T ag_##sfx##_floor(T a) { return FLOOR(a); }                                 \
-static inline T ag_##sfx##_trunc(T a) { return TRUNC(a); }                                 \
 static inline int ag_##sfx##_lt(T a, T b) { return __builtin_isless(a, b); }               \
 static inline int ag_##sfx##_le(T a, T b) { return __builtin_islessequal(a, b); }          \
 static inline int ag_##sfx##_gt(T a, T b) { return __builtin_isgreater(a, b); }            \
 static inline int ag_##sfx##_ge(T a, T b) { return __builtin_isgreaterequal(a, b); }       \
 static inline int ag_##sfx##_eq(T a, T b) { return !__builtin_islessgreater(a, b) && !__builtin_isunordered(a, b); } \
-static inline int ag_##sfx##_ne(T a, T b) { return !ag_##sfx##_eq(a, b); }                 \
 static inline int ag_##sfx##_isnan(T a) { return __builtin_isunordered(a, a); }            \
 static inline T ag_##sfx##_select(int m, T a, T b) { return m ? a : b; }                   \
 static inline int ag_##sfx##_mand(int a, int b) { return a & b; }                          \
 static inline int ag_##sfx##_mor(int a, int b) { return a | b; }                           \
-static inline int ag_##sfx##_mnot(int a) { return !a; }                                    \
 static inline int ag_##sfx##_any(int m) { return m; }                                      \
 static inline UT ag_##sfx##_bits_(T a) { UT u; memcpy(&u, &a, sizeof u); return u; }       \
 static inline T ag_##sfx##_from_bits_(UT u) { T a; memcpy(&a, &u, sizeof a); return a; }   \
-static inline T ag_##sfx##_and(T a, T b) { return ag_##sfx##_from_bits_(ag_##sfx##_bits_(a) & ag_##sfx##_bits_(b)); } \
-static inline T ag_##sfx##_or(T a, T b) { return ag_##sfx##_from_bits_(ag_##sfx##_bits_(a) | ag_##sfx##_bits_(b)); }  \
-static inline T ag_##sfx##_xor(T a, T b) { return ag_##sfx##_from_bits_(ag_##sfx##_bits_(a) ^ ag_##sfx##_bits_(b)); } \
-static inline T ag_##sfx##_andnot(T a, T b) { return ag_##sfx##_from_bits_(~ag_##sfx##_bits_(a) & ag_##sfx##_bits_(b)); } \
 static inline T ag_##sfx##_abs(T a) { return ag_##sfx##_from_bits_(ag_##sfx##_bits_(a) & ~((UT)1 << (8 * sizeof(T) - 1))); } \
 static inline T ag_##sfx##_copysign(T mag, T sgn) { return COPYSIGN(mag, sgn); }           \
 static inline T ag_##sfx##_pow2i(T n)                                                      \
@@ -87,8 +78,8 @@ static inline T ag_##sfx##_getmant(T x)                                         
 static inline T ag_##sfx##_hsum(T a) { return a; }                                         \
 static inline T ag_##sfx##_hmax(T a) { return a; }
 
-AG_SCALAR_SHIM(f32, float, uint32_t, 23, 127, fmaf, rintf, floorf, truncf, sqrtf, copysignf)
-AG_SCALAR_SHIM(f64, double, uint64_t, 52, 1023, fma, rint, floor, trunc, sqrt, copysign)
+AG_SCALAR_SHIM(f32, float, uint32_t, 23, 127, fmaf, rintf, floorf, copysignf)
+AG_SCALAR_SHIM(f64, double, uint64_t, 52, 1023, fma, rint, floor, copysign)
 
 #undef AG_SCALAR_SHIM
 
