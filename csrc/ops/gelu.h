@@ -28,10 +28,16 @@
 #include "../vmath/exp.h"
 #include "../vmath/erfc.h"
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_GELU_F32
 #  define AG_OPS_GELU_F32
-#  define AG_OPS_BODY_
+/* float32: the float64 body evaluates, rounded once (ops/d32.h) */
+#  include "d32_f64_begin.h"
+#  include "gelu.h"
+#  include "d32_f64_end.h"
+AG_D32_OP(gelu, 0, f64)
 #  endif
 #elif !defined(AG_OPS_GELU_F64)
 #  define AG_OPS_GELU_F64
@@ -116,5 +122,7 @@ static inline vec AG_FN(ag_gelu_derivative)(vec x, vec p0, vec p1)
 #undef AG_GELU_TMAX_
 #undef AG_GELU_LNC_
 #undef AG_GELU_LNCL_
+
+AG_PLAIN_BACKWARD(gelu, 0)
 
 #endif /* AG_OPS_BODY_ */

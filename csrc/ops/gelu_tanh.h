@@ -28,10 +28,16 @@
 #include "../vmath/exp.h"
 #include "../vmath/erfc.h"   /* ag_2sum_ */
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_GELU_TANH_F32
 #  define AG_OPS_GELU_TANH_F32
-#  define AG_OPS_BODY_
+/* float32: the float64 body evaluates, rounded once (ops/d32.h) */
+#  include "d32_f64_begin.h"
+#  include "gelu_tanh.h"
+#  include "d32_f64_end.h"
+AG_D32_OP(gelu_tanh, 0, f64)
 #  endif
 #elif !defined(AG_OPS_GELU_TANH_F64)
 #  define AG_OPS_GELU_TANH_F64
@@ -131,5 +137,7 @@ static inline vec AG_FN(ag_gelu_tanh_derivative)(vec x, vec p0, vec p1)
 #undef AG_GT_C3L_
 #undef AG_GT_3C3_
 #undef AG_GT_3C3L_
+
+AG_PLAIN_BACKWARD(gelu_tanh, 0)
 
 #endif /* AG_OPS_BODY_ */

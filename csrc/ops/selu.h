@@ -11,10 +11,32 @@
 #include "../vmath/exp.h"
 #include "../vmath/expm1.h"
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_SELU_F32
 #  define AG_OPS_SELU_F32
-#  define AG_OPS_BODY_
+/* float32, evaluated in double (ops/d32.h): as elu with scale and
+ * scale alpha rounded to double (2^-53 relative): selu = S x or SA expm1(x),
+ * selu' = S or SA e^x, from the output S or y + SA. */
+#define AG_SELU_S_D32_ 0x1.0cfabd6a91132p+0
+#define AG_SELU_SA_D32_ 0x1.c212cc640f031p+0
+static inline dvec ag_selu_forward_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    return d_select(d_gt(x, DC(0)), d_mul(DC(AG_SELU_S_D32_), x), d_mul(DC(AG_SELU_SA_D32_), ag_d32_expm1(x)));
+}
+static inline dvec ag_selu_derivative_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    return d_select(d_gt(x, DC(0)), DC(AG_SELU_S_D32_), d_mul(DC(AG_SELU_SA_D32_), ag_d32_exp_sat(x)));
+}
+static inline dvec ag_selu_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    return d_select(d_gt(y, DC(0)), DC(AG_SELU_S_D32_), d_add(y, DC(AG_SELU_SA_D32_)));
+}
+AG_D32_OP(selu, 1, d32)
 #  endif
 #elif !defined(AG_OPS_SELU_F64)
 #  define AG_OPS_SELU_F64
@@ -80,5 +102,7 @@ static inline vec AG_FN(ag_selu_derivative_from_output)(vec y, vec p0, vec p1)
 #undef AG_SELU_SA_HI_
 #undef AG_SELU_SA_LO_
 #undef AG_SELU_MAX_
+
+AG_PLAIN_BACKWARD(selu, 1)
 
 #endif /* AG_OPS_BODY_ */
