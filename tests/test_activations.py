@@ -451,8 +451,11 @@ def bitwise_equal(a, b):
 @PROPS
 @given(data=st.data())
 def test_backward_is_dy_times_derivative(name, params, data):
-    """The fused backward is exactly dy * f'(x) rounded once, for any finite dy, x (and the
-    from-output pair likewise)."""
+    """float64: the fused backward is exactly dy * f'(x) rounded once, for any finite dy, x
+    (and the from-output pair likewise).  float32: dy * f'(x) is formed in double and rounded
+    once (csrc/ops/d32.h), so backward(1, x) is f'(x) bitwise, and for any dy the result is
+    within one float32 step of dy * f'(x) evaluated by the float64 kernel and rounded to
+    float32 (the ULP tests use power-of-two dy; this covers the others)."""
     dtype = data.draw(st.sampled_from(DTYPES))
     n = data.draw(st.integers(1, 70))
     x = data.draw(finite_arrays(dtype, n))
@@ -463,8 +466,25 @@ def test_backward_is_dy_times_derivative(name, params, data):
     with np.errstate(all="ignore"):
         for bwd, der in calls:
             got = public(name, bwd)(dy, x, **params)
-            want = dy * public(name, der)(x, **params)
-            assert bitwise_equal(got, want), (bwd, x[got != want], dy[got != want])
+            if dtype == np.float64:
+                want = dy * public(name, der)(x, **params)
+                assert bitwise_equal(got, want), (bwd, x[got != want], dy[got != want])
+                continue
+            assert bitwise_equal(public(name, bwd)(np.ones_like(x), x, **params), public(name, der)(x, **params))
+            p64 = {k: (v if isinstance(v, str) else float(np.float32(v))) for k, v in params.items()}
+            d64 = public(name, der)(x.astype(np.float64), **p64)
+            want = (dy.astype(np.float64) * d64).astype(np.float32)
+            steps = np.abs(f32_ordered(got) - f32_ordered(want))
+            # (an infinite f' from y outside f's range, e.g. softplus' at y = -710, is
+            # saturated in the float32 kernel: 0 * f' is not compared there)
+            ok = (steps <= 1) | (np.isnan(got) & np.isnan(want)) | ~np.isfinite(d64)
+            assert ok.all(), (bwd, x[~ok], dy[~ok], got[~ok], want[~ok])
+
+
+def f32_ordered(a):
+    """float32 values -> integers in the order of the floats (adjacent floats differ by 1)."""
+    b = a.view(np.int32).astype(np.int64)
+    return np.where(b < 0, -(b & 0x7fffffff) - 1, b)
 
 
 # x where f is invertible and not saturated, so from_output(f(x)) is well conditioned
