@@ -706,3 +706,25 @@ def test_params_positional_or_keyword(name, params):
         b = public(name, call)(*arrays, **params)
         with np.errstate(all="ignore"):
             assert bitwise_equal(a, b) or np.array_equal(a, b, equal_nan=True), call
+
+
+# ------------------------------------------------------------------ exhaustive float32 (strided)
+
+def test_exhaustive_f32_tool_strided():
+    """tools/exhaustive_f32.py (every float32 bit pattern through every float32 call, against
+    the float64 path rounded to float32; docs/accuracy.md has the full run) on every 1000003rd
+    bit pattern: no result two float32 steps away from the rounded float64 value, no NaN
+    mismatch.  The tool's comparison is checked on a planted difference first."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "exhaustive_f32.py")
+    spec = importlib.util.spec_from_file_location("exhaustive_f32", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    a = np.array([1.0, -0.0, np.nan, 2.0, -1.0], dtype=np.float32)
+    b = np.array([np.nextafter(np.float32(1), np.float32(2)), 0.0, 1.0, 2.0,
+                  np.nextafter(np.float32(-1), np.float32(-3))], dtype=np.float32)
+    b2 = b.copy()
+    b2[4] = np.nextafter(b[4], np.float32(-3))
+    assert tool.compare(a, b) == (1, 4, 1)
+    assert tool.compare(a, b2)[0] == 2
+    assert tool.main(["--stride", "1000003"]) == 0
