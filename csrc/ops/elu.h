@@ -53,11 +53,7 @@ static inline vec AG_FN(ag_elu_forward)(vec x, vec alpha, vec p1)
 static inline vec AG_FN(ag_elu_derivative)(vec x, vec alpha, vec p1)
 {
     (void)p1;
-#if AG_IS_F32
-    const AG_T k = 24, rk = 0x1p-24f;   /* e^x 2^k is normal wherever it is not 0 */
-#else
     const AG_T k = 53, rk = 0x1p-53;
-#endif
     vec el, e = AG_FN(ag_exp_dw)(x, AG_C(0), v_set1(k), &el);
     vec neg = v_mul(v_fma(alpha, e, v_mul(alpha, el)), v_set1(rk));
     return v_select(v_gt(x, AG_C(0)), AG_C(1), neg);

@@ -95,15 +95,9 @@ AG_D32_OP(gelu, 0, d32)
 #ifdef AG_OPS_BODY_
 #undef AG_OPS_BODY_
 
-#if AG_IS_F32
-#define AG_GELU_TMAX_ 15.0f            /* t Phi(-t), t phi(t) < 2^-150 beyond 14.6 */
-#define AG_GELU_LNC_ -0x1.d67f1cp-1f   /* -ln sqrt(2 pi), hi + lo */
-#define AG_GELU_LNCL_ -0x1.0c97d6p-26f
-#else
 #define AG_GELU_TMAX_ 39.0             /* ... < 2^-1075 beyond 38.7 */
 #define AG_GELU_LNC_ -0x1.d67f1c864beb5p-1
 #define AG_GELU_LNCL_ 0x1.65b5a1b7ff5dfp-55
-#endif
 
 /* t = min(|x|, TMAX) (NaN stays NaN), t^2 = *t2 + *t2l exactly, *u = 1/t^2,
  * and returns y + *yl = t Phi(-t) 2^k (double-word, meaningful for t >= T0). */

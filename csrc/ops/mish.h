@@ -68,11 +68,7 @@ AG_D32_OP(mish, 0, d32)
 #ifdef AG_OPS_BODY_
 #undef AG_OPS_BODY_
 
-#if AG_IS_F32
-#define AG_MISH_MAX_ 0x1.fffffep+127f
-#else
 #define AG_MISH_MAX_ 0x1.fffffffffffffp+1023
-#endif
 
 /* The pieces, for s = 2^64 (x < 0) or 1 (x >= 0): e + el = exp(-|x|),
  * es + esl = (e + el) s, inv = 1/s, W + Wl = 2B^2, 1/(G + Gl) = r + c;

@@ -67,11 +67,7 @@ static inline vec AG_FN(ag_silu_parts_)(vec x, vec *b, vec *inv)
     return v_select(neg, ns, p);
 }
 
-#if AG_IS_F32
-#define AG_SILU_MAX_ 0x1.fffffep+127f
-#else
 #define AG_SILU_MAX_ 0x1.fffffffffffffp+1023
-#endif
 
 /* x sigmoid(x) = x A (r + c) with A = 1 (x >= 0) or (e + el) 2^64 (x < 0):
  * the product x A is split exactly (FMA) and the whole rounded once.  For
