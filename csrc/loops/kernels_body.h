@@ -1,10 +1,23 @@
 /* Instantiates the contiguous kernels of every op of the table for the current
  * AG_T / AG_SFX (included twice by each csrc/isa/kernels_<isa>.c).
- * Tails run the same vector code on a v_load_tail vector, so a result never
- * depends on where a chunk boundary falls. */
+ *
+ * Each op header provides ag_<op>_forward / _derivative / _backward (and the
+ * _from_output pair), see ops/d32.h: the float32 ones evaluate in double and
+ * round once, backward included (dy * f'(x) in double).
+ *
+ * Loop: an unrolled main loop with AG_KERNEL_UNROLL independent vectors in
+ * flight (the op math is one long dependency chain per vector, so
+ * interleaving several hides its latency), then one vector at a time, then
+ * a masked tail.  Every element goes through the same vector function
+ * whatever the position, so a result never depends on where a chunk
+ * boundary falls. */
 #define AG_OPS_INCLUDE_MATH
 #include "../gen/ops.inc"
 #undef AG_OPS_INCLUDE_MATH
+
+#ifndef AG_KERNEL_UNROLL
+#define AG_KERNEL_UNROLL 2
+#endif
 
 #define AG_KERNEL_UNARY(name, call, F)                                                   \
 static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb,        \
@@ -15,13 +28,20 @@ static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb
     const vec p0 = v_set1((AG_T)prm[0]), p1 = v_set1((AG_T)prm[1]);                      \
     ptrdiff_t i = 0;                                                                     \
     (void)pb;                                                                            \
+    for (; i + AG_KERNEL_UNROLL * VLANES <= n; i += AG_KERNEL_UNROLL * VLANES) {         \
+        vec r[AG_KERNEL_UNROLL];                                                         \
+        for (int j = 0; j < AG_KERNEL_UNROLL; j++)                                       \
+            r[j] = F(v_load(a + i + j * VLANES), p0, p1);                                \
+        for (int j = 0; j < AG_KERNEL_UNROLL; j++)                                       \
+            v_store(o + i + j * VLANES, r[j]);                                           \
+    }                                                                                    \
     for (; i + VLANES <= n; i += VLANES)                                                 \
         v_store(o + i, F(v_load(a + i), p0, p1));                                        \
     if (i < n)                                                                           \
         v_store_tail(o + i, n - i, F(v_load_tail(a + i, n - i), p0, p1));                \
 }
 
-/* backward: dy * f'(x), reading dy and x once and writing once. */
+/* backward: dy * f'(x) (F(dy, x, p0, p1)), reading dy and x once and writing once. */
 #define AG_KERNEL_BACKWARD(name, call, F)                                                \
 static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb,        \
                                      void *po, const double *prm)                        \
@@ -30,11 +50,18 @@ static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb
     AG_T *o = (AG_T *)po;                                                                \
     const vec p0 = v_set1((AG_T)prm[0]), p1 = v_set1((AG_T)prm[1]);                      \
     ptrdiff_t i = 0;                                                                     \
+    for (; i + AG_KERNEL_UNROLL * VLANES <= n; i += AG_KERNEL_UNROLL * VLANES) {         \
+        vec r[AG_KERNEL_UNROLL];                                                         \
+        for (int j = 0; j < AG_KERNEL_UNROLL; j++)                                       \
+            r[j] = F(v_load(dy + i + j * VLANES), v_load(x + i + j * VLANES), p0, p1);   \
+        for (int j = 0; j < AG_KERNEL_UNROLL; j++)                                       \
+            v_store(o + i + j * VLANES, r[j]);                                           \
+    }                                                                                    \
     for (; i + VLANES <= n; i += VLANES)                                                 \
-        v_store(o + i, v_mul(v_load(dy + i), F(v_load(x + i), p0, p1)));                 \
+        v_store(o + i, F(v_load(dy + i), v_load(x + i), p0, p1));                        \
     if (i < n)                                                                           \
-        v_store_tail(o + i, n - i, v_mul(v_load_tail(dy + i, n - i),                     \
-                                         F(v_load_tail(x + i, n - i), p0, p1)));         \
+        v_store_tail(o + i, n - i, F(v_load_tail(dy + i, n - i),                         \
+                                     v_load_tail(x + i, n - i), p0, p1));                \
 }
 
 #define AG_IF_0(...)
@@ -42,10 +69,10 @@ static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb
 #define AG_OP(name, nparams, from_output, cost)                                              \
     AG_KERNEL_UNARY(name, forward, AG_FN(ag_##name##_forward))                           \
     AG_KERNEL_UNARY(name, derivative, AG_FN(ag_##name##_derivative))                     \
-    AG_KERNEL_BACKWARD(name, backward, AG_FN(ag_##name##_derivative))                    \
+    AG_KERNEL_BACKWARD(name, backward, AG_FN(ag_##name##_backward))                      \
     AG_CAT(AG_IF_, from_output)(                                                         \
     AG_KERNEL_UNARY(name, derivative_from_output, AG_FN(ag_##name##_derivative_from_output)) \
-    AG_KERNEL_BACKWARD(name, backward_from_output, AG_FN(ag_##name##_derivative_from_output)))
+    AG_KERNEL_BACKWARD(name, backward_from_output, AG_FN(ag_##name##_backward_from_output)))
 #include "../gen/ops.inc"
 #undef AG_OP
 #undef AG_KERNEL_UNARY

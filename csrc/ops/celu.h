@@ -9,10 +9,31 @@
 #include "../vmath/exp.h"
 #include "../vmath/expm1.h"
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_CELU_F32
 #  define AG_OPS_CELU_F32
-#  define AG_OPS_BODY_
+/* float32, evaluated in double (ops/d32.h): z = x/alpha rounded in double
+ * (2^-53 relative; expm1's condition number |z| <= 110 where the result is
+ * a float makes that < 2^-46), celu = alpha expm1(z) for x <= 0, celu' = e^z,
+ * from the output (alpha + y)/alpha. */
+static inline dvec ag_celu_forward_d32(dvec x, dvec alpha, dvec p1)
+{
+    (void)p1;
+    return d_select(d_gt(x, DC(0)), x, d_mul(alpha, ag_d32_expm1(d_div(x, alpha))));
+}
+static inline dvec ag_celu_derivative_d32(dvec x, dvec alpha, dvec p1)
+{
+    (void)p1;
+    return d_select(d_gt(x, DC(0)), DC(1), ag_d32_exp_sat(d_div(x, alpha)));
+}
+static inline dvec ag_celu_derivative_from_output_d32(dvec y, dvec alpha, dvec p1)
+{
+    (void)p1;
+    return d_select(d_gt(y, DC(0)), DC(1), d_div(d_add(alpha, y), alpha));
+}
+AG_D32_OP(celu, 1, d32)
 #  endif
 #elif !defined(AG_OPS_CELU_F64)
 #  define AG_OPS_CELU_F64
@@ -54,5 +75,7 @@ static inline vec AG_FN(ag_celu_derivative_from_output)(vec y, vec alpha, vec p1
     (void)p1;
     return v_select(v_gt(y, AG_C(0)), AG_C(1), v_div(v_add(alpha, y), alpha));
 }
+
+AG_PLAIN_BACKWARD(celu, 1)
 
 #endif /* AG_OPS_BODY_ */

@@ -10,10 +10,31 @@
 #include "../vmath/exp.h"
 #include "../vmath/expm1.h"
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_ELU_F32
 #  define AG_OPS_ELU_F32
-#  define AG_OPS_BODY_
+/* float32, evaluated in double (ops/d32.h): elu = alpha expm1(x) for x <= 0
+ * (exp_d32.h: 2^-37 relative, -1 at -inf), elu' = alpha e^x (saturating at
+ * e^-708, rounding to the same float as the exact value), from the output
+ * y + alpha (one rounding in double); each rounded once to float. */
+static inline dvec ag_elu_forward_d32(dvec x, dvec alpha, dvec p1)
+{
+    (void)p1;
+    return d_select(d_gt(x, DC(0)), x, d_mul(alpha, ag_d32_expm1(x)));
+}
+static inline dvec ag_elu_derivative_d32(dvec x, dvec alpha, dvec p1)
+{
+    (void)p1;
+    return d_select(d_gt(x, DC(0)), DC(1), d_mul(alpha, ag_d32_exp_sat(x)));
+}
+static inline dvec ag_elu_derivative_from_output_d32(dvec y, dvec alpha, dvec p1)
+{
+    (void)p1;
+    return d_select(d_gt(y, DC(0)), DC(1), d_add(y, alpha));
+}
+AG_D32_OP(elu, 1, d32)
 #  endif
 #elif !defined(AG_OPS_ELU_F64)
 #  define AG_OPS_ELU_F64
@@ -32,11 +53,7 @@ static inline vec AG_FN(ag_elu_forward)(vec x, vec alpha, vec p1)
 static inline vec AG_FN(ag_elu_derivative)(vec x, vec alpha, vec p1)
 {
     (void)p1;
-#if AG_IS_F32
-    const AG_T k = 24, rk = 0x1p-24f;   /* e^x 2^k is normal wherever it is not 0 */
-#else
     const AG_T k = 53, rk = 0x1p-53;
-#endif
     vec el, e = AG_FN(ag_exp_dw)(x, AG_C(0), v_set1(k), &el);
     vec neg = v_mul(v_fma(alpha, e, v_mul(alpha, el)), v_set1(rk));
     return v_select(v_gt(x, AG_C(0)), AG_C(1), neg);
@@ -47,5 +64,7 @@ static inline vec AG_FN(ag_elu_derivative_from_output)(vec y, vec alpha, vec p1)
     (void)p1;
     return v_select(v_gt(y, AG_C(0)), AG_C(1), v_add(y, alpha));
 }
+
+AG_PLAIN_BACKWARD(elu, 1)
 
 #endif /* AG_OPS_BODY_ */

@@ -28,10 +28,16 @@
 #include "../vmath/exp.h"
 #include "../vmath/erfc.h"   /* ag_2sum_ */
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_GELU_TANH_F32
 #  define AG_OPS_GELU_TANH_F32
-#  define AG_OPS_BODY_
+/* float32: the float64 body evaluates, rounded once (ops/d32.h) */
+#  include "d32_f64_begin.h"
+#  include "gelu_tanh.h"
+#  include "d32_f64_end.h"
+AG_D32_OP(gelu_tanh, 0, f64)
 #  endif
 #elif !defined(AG_OPS_GELU_TANH_F64)
 #  define AG_OPS_GELU_TANH_F64
@@ -41,21 +47,12 @@
 #ifdef AG_OPS_BODY_
 #undef AG_OPS_BODY_
 
-#if AG_IS_F32                           /* hi + lo of the exact constants */
-#define AG_GT_C1_ 0x1.988454p+0f        /* 2 sqrt(2/pi) */
-#define AG_GT_C1L_ -0x1.857936p-25f
-#define AG_GT_C3_ 0x1.2444f2p-4f        /* 2 sqrt(2/pi) 0.044715 */
-#define AG_GT_C3L_ 0x1.49b16ap-29f
-#define AG_GT_3C3_ 0x1.b6676cp-3f       /* 3 C3 */
-#define AG_GT_3C3L_ -0x1.175e2p-32f
-#else
 #define AG_GT_C1_ 0x1.9884533d43651p+0
 #define AG_GT_C1L_ -0x1.cbc0d30ebfd15p-54
 #define AG_GT_C3_ 0x1.2444f2a4d8b4bp-4
 #define AG_GT_C3L_ -0x1.6c843a29d1c7p-61
 #define AG_GT_3C3_ 0x1.b6676bf7450f0p-3
 #define AG_GT_3C3L_ 0x1.bba7351828aabp-57
-#endif
 
 /* For xc = x clamped to [-64, 64] (x < 0 scaled by 2^64, k = 64, else k = 0):
  *   *es + *esl = e^-|w| 2^k, *r + *c = 1/(1 + e^-|w|), *x2 + *x2l = x^2;
@@ -131,5 +128,7 @@ static inline vec AG_FN(ag_gelu_tanh_derivative)(vec x, vec p0, vec p1)
 #undef AG_GT_C3L_
 #undef AG_GT_3C3_
 #undef AG_GT_3C3L_
+
+AG_PLAIN_BACKWARD(gelu_tanh, 0)
 
 #endif /* AG_OPS_BODY_ */

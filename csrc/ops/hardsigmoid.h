@@ -3,10 +3,31 @@
  * Include pattern (per-dtype guard): see vmath/exp.h. */
 #include "piecewise.h"
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_HARDSIGMOID_F32
 #  define AG_OPS_HARDSIGMOID_F32
-#  define AG_OPS_BODY_
+/* float32, evaluated in double (ops/d32.h): relu6(x + 3)/6 with x + 3 and the
+ * division rounded in double, then once to float. */
+static inline dvec ag_hardsigmoid_forward_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    return d_div(d_min(DC(6), d_max(DC(0), d_add(x, DC(3)))), DC(6));
+}
+static inline dvec ag_hardsigmoid_derivative_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec r = d_select(d_mand(d_gt(x, DC(-3)), d_lt(x, DC(3))), DC(1.0 / 6), DC(0));
+    return d_select(d_isnan(x), x, r);
+}
+static inline dvec ag_hardsigmoid_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec r = d_select(d_mand(d_gt(y, DC(0)), d_lt(y, DC(1))), DC(1.0 / 6), DC(0));
+    return d_select(d_isnan(y), y, r);
+}
+AG_D32_OP(hardsigmoid, 1, d32)
 #  endif
 #elif !defined(AG_OPS_HARDSIGMOID_F64)
 #  define AG_OPS_HARDSIGMOID_F64
@@ -33,5 +54,7 @@ static inline vec AG_FN(ag_hardsigmoid_derivative_from_output)(vec y, vec p0, ve
     (void)p0; (void)p1;
     return ag_ops_nanpass(y, v_select(v_mand(v_gt(y, AG_C(0)), v_lt(y, AG_C(1))), AG_C(1.0 / 6), AG_C(0)));
 }
+
+AG_PLAIN_BACKWARD(hardsigmoid, 1)
 
 #endif

@@ -4,10 +4,26 @@
  * Include pattern (per-dtype guard): see vmath/exp.h. */
 #include "piecewise.h"
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_HARDSWISH_F32
 #  define AG_OPS_HARDSWISH_F32
-#  define AG_OPS_BODY_
+/* float32, evaluated in double (ops/d32.h): x (x + 3)/6 and (2x + 3)/6 with
+ * at most 3 roundings of 2^-53 before the one to float. */
+static inline dvec ag_hardswish_forward_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec mid = d_div(d_mul(x, d_add(x, DC(3))), DC(6));
+    return d_select(d_ge(x, DC(3)), x, d_select(d_le(x, DC(-3)), d_copysign(DC(0), x), mid));
+}
+static inline dvec ag_hardswish_derivative_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec mid = d_div(d_fma(DC(2), x, DC(3)), DC(6));
+    return d_select(d_ge(x, DC(3)), DC(1), d_select(d_le(x, DC(-3)), DC(0), mid));
+}
+AG_D32_OP(hardswish, 0, d32)
 #  endif
 #elif !defined(AG_OPS_HARDSWISH_F64)
 #  define AG_OPS_HARDSWISH_F64
@@ -30,5 +46,7 @@ static inline vec AG_FN(ag_hardswish_derivative)(vec x, vec p0, vec p1)
     vec mid = v_div(v_add(v_add(x, x), AG_C(3)), AG_C(6));
     return v_select(v_ge(x, AG_C(3)), AG_C(1), v_select(v_le(x, AG_C(-3)), AG_C(0), mid));
 }
+
+AG_PLAIN_BACKWARD(hardswish, 0)
 
 #endif

@@ -3,6 +3,8 @@
  * Include pattern (per-dtype guard): see vmath/exp.h. */
 #include "piecewise.h"
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_HARDTANH_F32
 #  define AG_OPS_HARDTANH_F32
@@ -30,5 +32,7 @@ static inline vec AG_FN(ag_hardtanh_derivative_from_output)(vec y, vec lo, vec h
 {
     return ag_ops_nanpass(y, v_select(v_mand(v_gt(y, lo), v_lt(y, hi)), AG_C(1), AG_C(0)));
 }
+
+AG_PLAIN_BACKWARD(hardtanh, 1)
 
 #endif

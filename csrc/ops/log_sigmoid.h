@@ -14,10 +14,35 @@
 #include "../vmath/log1p.h"
 #include "sigmoid.h"
 
+#include "d32.h"
+#include "../vmath/log1p_d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_LOG_SIGMOID_F32
 #  define AG_OPS_LOG_SIGMOID_F32
-#  define AG_OPS_BODY_
+/* float32, evaluated in double (ops/d32.h): with e = e^-|x| (exp_d32.h) and
+ * log1p on [0, 1] (log1p_d32.h), log_sigmoid = min(x, 0) - log1p(e) (two
+ * terms of the same sign: no cancellation), log_sigmoid' = sigmoid(-x) = e r or
+ * r (r = 1/(1 + e)), from the output -expm1(y) (y <= 0); each within 2^-35
+ * relative before the one rounding. */
+static inline dvec ag_log_sigmoid_forward_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec e = ag_d32_exp(d_neg(d_abs(x)));                /* exact 0 below -708: log_sigmoid(inf) = +0 */
+    return d_sub(d_min(DC(0), x), ag_d32_log1p01(e));   /* NaN: min passes it */
+}
+static inline dvec ag_log_sigmoid_derivative_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec e, r = ag_sigmoid_d32_(x, &e);
+    return d_select(d_ge(x, DC(0)), d_mul(e, r), r);    /* NaN: r is NaN */
+}
+static inline dvec ag_log_sigmoid_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    return d_neg(ag_d32_expm1(y));
+}
+AG_D32_OP(log_sigmoid, 1, d32)
 #  endif
 #elif !defined(AG_OPS_LOG_SIGMOID_F64)
 #  define AG_OPS_LOG_SIGMOID_F64
@@ -53,5 +78,7 @@ static inline vec AG_FN(ag_log_sigmoid_derivative_from_output)(vec y, vec p0, ve
     (void)p0; (void)p1;
     return v_neg(AG_FN(ag_expm1)(y));
 }
+
+AG_PLAIN_BACKWARD(log_sigmoid, 1)
 
 #endif /* AG_OPS_BODY_ */

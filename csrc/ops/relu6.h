@@ -3,6 +3,8 @@
  * Include pattern (per-dtype guard): see vmath/exp.h. */
 #include "piecewise.h"
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_RELU6_F32
 #  define AG_OPS_RELU6_F32
@@ -33,5 +35,7 @@ static inline vec AG_FN(ag_relu6_derivative_from_output)(vec y, vec p0, vec p1)
     (void)p0; (void)p1;
     return ag_ops_nanpass(y, v_select(v_mand(v_gt(y, AG_C(0)), v_lt(y, AG_C(6))), AG_C(1), AG_C(0)));
 }
+
+AG_PLAIN_BACKWARD(relu6, 1)
 
 #endif

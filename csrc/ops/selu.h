@@ -11,10 +11,32 @@
 #include "../vmath/exp.h"
 #include "../vmath/expm1.h"
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_SELU_F32
 #  define AG_OPS_SELU_F32
-#  define AG_OPS_BODY_
+/* float32, evaluated in double (ops/d32.h): as elu with scale and
+ * scale alpha rounded to double (2^-53 relative): selu = S x or SA expm1(x),
+ * selu' = S or SA e^x, from the output S or y + SA. */
+#define AG_SELU_S_D32_ 0x1.0cfabd6a91132p+0
+#define AG_SELU_SA_D32_ 0x1.c212cc640f031p+0
+static inline dvec ag_selu_forward_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    return d_select(d_gt(x, DC(0)), d_mul(DC(AG_SELU_S_D32_), x), d_mul(DC(AG_SELU_SA_D32_), ag_d32_expm1(x)));
+}
+static inline dvec ag_selu_derivative_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    return d_select(d_gt(x, DC(0)), DC(AG_SELU_S_D32_), d_mul(DC(AG_SELU_SA_D32_), ag_d32_exp_sat(x)));
+}
+static inline dvec ag_selu_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    return d_select(d_gt(y, DC(0)), DC(AG_SELU_S_D32_), d_add(y, DC(AG_SELU_SA_D32_)));
+}
+AG_D32_OP(selu, 1, d32)
 #  endif
 #elif !defined(AG_OPS_SELU_F64)
 #  define AG_OPS_SELU_F64
@@ -25,19 +47,11 @@
 #undef AG_OPS_BODY_
 
 /* scale = S_HI + S_LO, scale * alpha = SA_HI + SA_LO (to 2^-50 / 2^-109 relative) */
-#if AG_IS_F32
-#define AG_SELU_S_HI_ 0x1.0cfabep+0f
-#define AG_SELU_S_LO_ -0x1.2adddap-25f
-#define AG_SELU_SA_HI_ 0x1.c212ccp+0f
-#define AG_SELU_SA_LO_ 0x1.903c0cp-26f
-#define AG_SELU_MAX_ 0x1.fffffep+127f
-#else
 #define AG_SELU_S_HI_ 0x1.0cfabd6a91132p+0
 #define AG_SELU_S_LO_ 0x1.6fc7d272f2695p-55
 #define AG_SELU_SA_HI_ 0x1.c212cc640f031p+0
 #define AG_SELU_SA_LO_ 0x1.05161b045a1fep-56
 #define AG_SELU_MAX_ 0x1.fffffffffffffp+1023
-#endif
 
 /* (hi + lo) v with one rounding (v finite) */
 static inline vec AG_FN(ag_selu_mul_)(vec v, vec hi, vec lo)
@@ -57,11 +71,7 @@ static inline vec AG_FN(ag_selu_forward)(vec x, vec p0, vec p1)
 static inline vec AG_FN(ag_selu_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
-#if AG_IS_F32
-    const AG_T k = 24, rk = 0x1p-24f;   /* e^x 2^k is normal wherever it is not 0 */
-#else
     const AG_T k = 53, rk = 0x1p-53;
-#endif
     vec el, e = AG_FN(ag_exp_dw)(x, AG_C(0), v_set1(k), &el);
     vec neg = v_fma(AG_C(AG_SELU_SA_HI_), e, v_fma(AG_C(AG_SELU_SA_LO_), e, v_mul(AG_C(AG_SELU_SA_HI_), el)));
     neg = v_mul(neg, v_set1(rk));
@@ -80,5 +90,7 @@ static inline vec AG_FN(ag_selu_derivative_from_output)(vec y, vec p0, vec p1)
 #undef AG_SELU_SA_HI_
 #undef AG_SELU_SA_LO_
 #undef AG_SELU_MAX_
+
+AG_PLAIN_BACKWARD(selu, 1)
 
 #endif /* AG_OPS_BODY_ */

@@ -10,10 +10,39 @@
  */
 #include "../vmath/exp.h"
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_SIGMOID_F32
 #  define AG_OPS_SIGMOID_F32
-#  define AG_OPS_BODY_
+/* float32, evaluated in double (ops/d32.h): e = e^-|x| (exp_d32.h, 2^-37
+ * relative; saturating at e^-708, which rounds every result here to the same
+ * float as 0 would), r = 1/(1 + e): sigmoid = r or e r, sigmoid' = e r^2,
+ * each within 2^-36 relative before the one rounding to float; from the
+ * output y - y^2 (y^2 exact in double, one rounding in double). */
+static inline dvec ag_sigmoid_d32_(dvec x, dvec *e)
+{
+    *e = ag_d32_exp_sat(d_neg(d_abs(x)));
+    return d_div(DC(1), d_add(DC(1), *e));
+}
+static inline dvec ag_sigmoid_forward_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec e, r = ag_sigmoid_d32_(x, &e);
+    return d_select(d_ge(x, DC(0)), r, d_mul(e, r));   /* NaN: e r is NaN */
+}
+static inline dvec ag_sigmoid_derivative_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec e, r = ag_sigmoid_d32_(x, &e);
+    return d_mul(d_mul(e, r), r);
+}
+static inline dvec ag_sigmoid_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    return d_fnma(y, y, y);
+}
+AG_D32_OP(sigmoid, 1, d32)
 #  endif
 #elif !defined(AG_OPS_SIGMOID_F64)
 #  define AG_OPS_SIGMOID_F64
@@ -75,5 +104,7 @@ static inline vec AG_FN(ag_sigmoid_derivative_from_output)(vec y, vec p0, vec p1
     (void)p0; (void)p1;
     return v_fnma(y, y, y);                           /* y - y^2, rounded once */
 }
+
+AG_PLAIN_BACKWARD(sigmoid, 1)
 
 #endif /* AG_OPS_BODY_ */

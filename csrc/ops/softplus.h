@@ -18,10 +18,61 @@
 #include "../vmath/log1p.h"
 #include "sigmoid.h"
 
+#include "d32.h"
+#include "../vmath/log1p_d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_SOFTPLUS_F32
 #  define AG_OPS_SOFTPLUS_F32
-#  define AG_OPS_BODY_
+/* float32, evaluated in double (ops/d32.h): z = beta x (exact in double),
+ * t = e^-|z| (exp_d32.h), softplus = (max(z, 0) + log1p(t))/beta (two terms
+ * of the same sign; log1p_d32.h), softplus' = sigmoid(z) (ops/sigmoid.h), from
+ * the output -expm1(-beta y); each within 2^-35 relative before the one
+ * rounding.  The switch to the linear branch is PyTorch's: beta x rounded to
+ * float compared with the threshold, so it is made on the float side. */
+static inline dvec ag_softplus_sp_d32_(dvec x, dvec beta, dvec thr)
+{
+    (void)thr;
+    dvec z = d_mul(beta, x);
+    dvec t = ag_d32_exp_sat(d_neg(d_abs(z)));
+    return d_div(d_add(d_max(DC(0), z), ag_d32_log1p01(t)), beta);   /* NaN stays NaN */
+}
+static inline dvec ag_softplus_sig_d32_(dvec x, dvec beta, dvec thr)
+{
+    (void)thr;
+    dvec z = d_mul(beta, x), e, r = ag_sigmoid_d32_(z, &e);
+    return d_select(d_ge(z, DC(0)), r, d_mul(e, r));
+}
+static inline dvec ag_softplus_fo_d32_(dvec y, dvec beta, dvec thr)
+{
+    (void)thr;
+    return d_neg(ag_d32_expm1(d_neg(d_mul(beta, y))));
+}
+AG_D32_WRAP_(ag_softplus_sp_f32_, ag_softplus_sp_d32_)
+AG_D32_WRAP_(ag_softplus_sig_f32_, ag_softplus_sig_d32_)
+AG_D32_WRAP_BW_(ag_softplus_sig_bw_f32_, ag_softplus_sig_d32_)
+AG_D32_WRAP_(ag_softplus_fo_f32_, ag_softplus_fo_d32_)
+AG_D32_WRAP_BW_(ag_softplus_fo_bw_f32_, ag_softplus_fo_d32_)
+static inline ag_f32v ag_softplus_forward_f32(ag_f32v x, ag_f32v beta, ag_f32v thr)
+{
+    return v_select(v_gt(v_mul(beta, x), thr), x, ag_softplus_sp_f32_(x, beta, thr));
+}
+static inline ag_f32v ag_softplus_derivative_f32(ag_f32v x, ag_f32v beta, ag_f32v thr)
+{
+    return v_select(v_gt(v_mul(beta, x), thr), AG_C(1), ag_softplus_sig_f32_(x, beta, thr));
+}
+static inline ag_f32v ag_softplus_backward_f32(ag_f32v dy, ag_f32v x, ag_f32v beta, ag_f32v thr)
+{
+    return v_select(v_gt(v_mul(beta, x), thr), dy, ag_softplus_sig_bw_f32_(dy, x, beta, thr));
+}
+static inline ag_f32v ag_softplus_derivative_from_output_f32(ag_f32v y, ag_f32v beta, ag_f32v thr)
+{
+    return v_select(v_gt(v_mul(beta, y), thr), AG_C(1), ag_softplus_fo_f32_(y, beta, thr));
+}
+static inline ag_f32v ag_softplus_backward_from_output_f32(ag_f32v dy, ag_f32v y, ag_f32v beta, ag_f32v thr)
+{
+    return v_select(v_gt(v_mul(beta, y), thr), dy, ag_softplus_fo_bw_f32_(dy, y, beta, thr));
+}
 #  endif
 #elif !defined(AG_OPS_SOFTPLUS_F64)
 #  define AG_OPS_SOFTPLUS_F64
@@ -74,5 +125,7 @@ static inline vec AG_FN(ag_softplus_derivative_from_output)(vec y, vec beta, vec
     vec d = v_neg(AG_FN(ag_expm1)(v_neg(z)));
     return v_select(v_gt(z, threshold), AG_C(1), d);
 }
+
+AG_PLAIN_BACKWARD(softplus, 1)
 
 #endif /* AG_OPS_BODY_ */

@@ -8,10 +8,34 @@
  * Include pattern (per-dtype guard): see vmath/exp.h. */
 #include "piecewise.h"
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_SOFTSIGN_F32
 #  define AG_OPS_SOFTSIGN_F32
-#  define AG_OPS_BODY_
+/* float32, evaluated in double (ops/d32.h): t = 1/(1 + |x|), softsign =
+ * sign(x) (|x| t or 1 - t) (1 - t >= 1/2 for |x| >= 1: no cancellation, and
+ * +-1 at +-inf), softsign' = t^2, from the output (1 - |y|)^2: at most 4
+ * roundings of 2^-53 before the one to float. */
+static inline dvec ag_softsign_forward_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec a = d_abs(x), t = d_div(DC(1), d_add(DC(1), a));
+    return d_copysign(d_select(d_lt(a, DC(1)), d_mul(a, t), d_sub(DC(1), t)), x);
+}
+static inline dvec ag_softsign_derivative_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec t = d_div(DC(1), d_add(DC(1), d_abs(x)));
+    return d_mul(t, t);
+}
+static inline dvec ag_softsign_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec t = d_sub(DC(1), d_abs(y));
+    return d_mul(t, t);
+}
+AG_D32_OP(softsign, 1, d32)
 #  endif
 #elif !defined(AG_OPS_SOFTSIGN_F64)
 #  define AG_OPS_SOFTSIGN_F64
@@ -43,5 +67,7 @@ static inline vec AG_FN(ag_softsign_derivative_from_output)(vec y, vec p0, vec p
     vec t = v_sub(AG_C(1), v_abs(y));
     return v_mul(t, t);
 }
+
+AG_PLAIN_BACKWARD(softsign, 1)
 
 #endif

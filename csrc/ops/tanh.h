@@ -9,10 +9,37 @@
 #include "../vmath/tanh.h"
 #include "sigmoid.h"
 
+#include "d32.h"
+
 #if AG_IS_F32
 #  ifndef AG_OPS_TANH_F32
 #  define AG_OPS_TANH_F32
-#  define AG_OPS_BODY_
+/* float32, evaluated in double (ops/d32.h): m = expm1(-2|x|) (exp_d32.h,
+ * 2^-37 relative, no cancellation for small |x|), tanh = sign(x) (-m)/(2 + m)
+ * (2 + m in [1, 2]: no cancellation); tanh' = 4e/(1 + e)^2, e = e^-2|x|
+ * (saturating at e^-708: rounds to the same float as the exact value);
+ * from the output 1 - y^2, one rounding in double (y^2 exact). */
+static inline dvec ag_tanh_forward_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec t = d_abs(x);
+    dvec m = ag_d32_expm1(d_neg(d_add(t, t)));
+    return d_copysign(d_div(d_neg(m), d_add(DC(2), m)), x);   /* tanh(-0) = -0 */
+}
+static inline dvec ag_tanh_derivative_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec t = d_abs(x);
+    dvec e = ag_d32_exp_sat(d_neg(d_add(t, t)));
+    dvec d = d_add(DC(1), e);
+    return d_div(d_mul(DC(4), e), d_mul(d, d));
+}
+static inline dvec ag_tanh_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    return d_fnma(y, y, DC(1));
+}
+AG_D32_OP(tanh, 1, d32)
 #  endif
 #elif !defined(AG_OPS_TANH_F64)
 #  define AG_OPS_TANH_F64
@@ -42,5 +69,7 @@ static inline vec AG_FN(ag_tanh_derivative_from_output)(vec y, vec p0, vec p1)
     (void)p0; (void)p1;
     return v_fnma(y, y, AG_C(1));
 }
+
+AG_PLAIN_BACKWARD(tanh, 1)
 
 #endif /* AG_OPS_BODY_ */

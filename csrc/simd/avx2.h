@@ -139,4 +139,13 @@ static inline double ag_f64_hmax(__m256d a)
     return _mm_cvtsd_f64(_mm_max_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
+/* float32 <-> float64 (semantics in scalar.h): 8 floats <-> 2 x 4 doubles */
+#define AG_F32_WIDE_PARTS 2
+static inline __m256d ag_f32_widen_lo(__m256 a) { return _mm256_cvtps_pd(_mm256_castps256_ps128(a)); }
+static inline __m256d ag_f32_widen_hi(__m256 a) { return _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)); }
+static inline __m256 ag_f32_narrow(__m256d lo, __m256d hi)
+{
+    return _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo));
+}
+
 #endif

@@ -89,4 +89,16 @@ static inline __m512d ag_f64_ldexp(__m512d x, __m512d n)
     return _mm512_mul_pd(_mm512_mul_pd(x, ag_f64_pow2i(h)), ag_f64_pow2i(_mm512_sub_pd(n, h)));
 }
 
+/* float32 <-> float64 (semantics in scalar.h): 16 floats <-> 2 x 8 doubles */
+#define AG_F32_WIDE_PARTS 2
+static inline __m512d ag_f32_widen_lo(__m512 a) { return _mm512_cvtps_pd(_mm512_castps512_ps256(a)); }
+static inline __m512d ag_f32_widen_hi(__m512 a)
+{
+    return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+}
+static inline __m512 ag_f32_narrow(__m512d lo, __m512d hi)
+{
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
+}
+
 #endif

@@ -16,6 +16,18 @@
  *   - v_ldexp(x, n): x * 2^n for integral n in [-2*126, 2*127] (two exact steps);
  *   - v_getexp(x), v_getmant(x): for normal finite x > 0, the unbiased
  *     exponent e (as a float) and the mantissa m in [1, 2) with x = m * 2^e.
+ *
+ * float32 <-> float64 conversions (the float32 kernels evaluated in double;
+ * block at the end of each ISA header):
+ *   - AG_F32_WIDE_PARTS: how many ag_f64v one ag_f32v widens to: 2 on AVX2
+ *     (8 floats -> 2 x 4 doubles) and AVX-512 (16 -> 2 x 8), 1 here, where
+ *     both vector types have one lane;
+ *   - ag_f32_widen_lo(a) / ag_f32_widen_hi(a): the low / high half of the
+ *     lanes of a, each converted exactly to double (one scalar: both give it);
+ *   - ag_f32_narrow(lo, hi): the lanes of lo then of hi, each rounded once to
+ *     float (nearest-even; overflow to +-inf, gradual underflow to
+ *     subnormals and +-0, NaN stays NaN); here the one lane of lo, hi unused.
+ *   narrow(widen_lo(a), widen_hi(a)) == a bitwise for every non-NaN a.
  */
 #ifndef AG_SIMD_SCALAR_H
 #define AG_SIMD_SCALAR_H
@@ -82,5 +94,11 @@ AG_SCALAR_SHIM(f32, float, uint32_t, 23, 127, fmaf, rintf, floorf, copysignf)
 AG_SCALAR_SHIM(f64, double, uint64_t, 52, 1023, fma, rint, floor, copysign)
 
 #undef AG_SCALAR_SHIM
+
+/* float32 <-> float64 (semantics above) */
+#define AG_F32_WIDE_PARTS 1
+static inline double ag_f32_widen_lo(float a) { return (double)a; }
+static inline double ag_f32_widen_hi(float a) { return (double)a; }
+static inline float ag_f32_narrow(double lo, double hi) { (void)hi; return (float)lo; }
 
 #endif

@@ -31,7 +31,7 @@
     X(celu, 1, 1, 0)
 
 enum {
-    TV_EXP, TV_EXPM1, TV_LOG1P, TV_TANH, TV_EXP_HILO,
+    TV_EXP, TV_EXPM1, TV_LOG1P, TV_TANH, TV_EXP_HILO, TV_D32_EXP, TV_D32_EXP_SAT, TV_D32_EXPM1,
 #define TV_ENUM(name, dfo, a, b) TV_##name##_F, TV_##name##_D, TV_##name##_O,
     TV_OPS(TV_ENUM)
 #undef TV_ENUM
@@ -55,6 +55,7 @@ enum {
 #include "../vmath/expm1.h"
 #include "../vmath/log1p.h"
 #include "../vmath/tanh.h"
+#include "../vmath/exp_d32.h"
 
 static inline vec AG_FN(tv_none_)(vec x, vec p0, vec p1) { (void)p0; (void)p1; return v_add(x, AG_C(NAN)); }
 
@@ -70,6 +71,11 @@ void AG_CAT(TV_RUN, AG_SFX)(int fn, const AG_T *x, const AG_T *x2, AG_T p0, AG_T
         case TV_LOG1P: r = AG_FN(ag_log1p)(a); break;
         case TV_TANH: r = AG_FN(ag_tanh)(a); break;
         case TV_EXP_HILO: r = AG_FN(ag_exp_hilo)(a, b); break;
+#if !AG_IS_F32
+        case TV_D32_EXP: r = ag_d32_exp(a); break;
+        case TV_D32_EXP_SAT: r = ag_d32_exp_sat(a); break;
+        case TV_D32_EXPM1: r = ag_d32_expm1(a); break;
+#endif
 #define TV_CASE(name, dfo, pa, pb)                                                           \
         case TV_##name##_F: r = AG_FN(ag_##name##_forward)(a, P0, P1); break;                \
         case TV_##name##_D: r = AG_FN(ag_##name##_derivative)(a, P0, P1); break;             \
@@ -295,6 +301,47 @@ static void vmath_accuracy(int fn, const char *name, ref_fn ref, double lo, doub
     check(worst <= tol, msg);
 }
 
+/* vmath/exp_d32.h (double in, double out, sized for float32 results):
+ * relative error against long double libm on [lo, hi] plus the saturation,
+ * special values and the cross-ISA check of run_both_d. */
+static void d32_accuracy(int fn, const char *name, ref_fn ref, double tol_log2)
+{
+    char msg[200];
+    size_t n = fill_d(-708, 709);
+    static const double extra[] = { -708, 709, -0.0, 0.0, 0x1p-1074, -0x1p-1074, 0x1p-1022, -0x1p-30,
+                                    0.3465, -0.3467, 0.3467, 1e-300, -1e-17, 88.72, -103.9, -87.3 };
+    for (size_t i = 0; i < sizeof extra / sizeof *extra; i++)
+        xd[i] = extra[i];
+    run_both_d(fn, name, 0, 0, n);
+    double worst = 0, wx = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = xd[i];
+        if (!(x >= -708 && x <= 709))
+            continue;
+        long double r = ref(x);
+        double e = r == 0 ? (yd[i] == 0 ? 0 : INFINITY) : (double)fabsl(((long double)yd[i] - r) / r);
+        if (e > worst || e != e)
+            worst = e, wx = x;
+    }
+    printf("  %-10s max rel err 2^%.2f (at x = %a)\n", name, log2(worst), wx);
+    snprintf(msg, sizeof msg, "%s: rel err 2^%.2f at %a (tolerance 2^%.1f)", name, log2(worst), wx, tol_log2);
+    check(worst <= ldexp(1, (int)tol_log2) || log2(worst) <= tol_log2, msg);
+    /* saturation and specials */
+    double sx[] = { -INFINITY, -709, -1e300, 710, 1e300, INFINITY, NAN, 0.0, -0.0 }, sy[9];
+    for (size_t i = 0; i < 9; i++) {
+        tv_run_scalar_f64(fn, &sx[i], &sx[i], 0, 0, &sy[i], 1);
+        double e1 = fn == TV_D32_EXPM1 ? -1.0 : fn == TV_D32_EXP ? 0.0 : exp(-708.0);
+        double w = isnan(sx[i]) ? NAN : sx[i] == 0 ? (fn == TV_D32_EXPM1 ? sx[i] : 1.0)
+                 : sx[i] < 0 ? e1 : fn == TV_D32_EXP ? INFINITY : -2;
+        if (w == -2)   /* saturating above 709: finite, > FLT_MAX */
+            snprintf(msg, sizeof msg, "%s(%g) = %a: finite and > FLT_MAX", name, sx[i], sy[i]), check(isfinite(sy[i]) && sy[i] > FLT_MAX, msg);
+        else if (sx[i] < 0 && fn == TV_D32_EXP_SAT)
+            snprintf(msg, sizeof msg, "%s(%g) = %a: e^-708", name, sx[i], sy[i]), check(fabs(sy[i] / w - 1) < 1e-10, msg);
+        else
+            snprintf(msg, sizeof msg, "%s(%g) = %a, want %a", name, sx[i], sy[i], w), check(same_d(sy[i], w), msg);
+    }
+}
+
 /* exp_hilo: e^(hi + lo) with hi + lo exact in long double. */
 static void exp_hilo_accuracy(void)
 {
@@ -365,7 +412,7 @@ static const struct tv_limit limits[] = {
 static void ops_checks(void)
 {
     static const char *names[TV_NFN] = {
-        "exp", "expm1", "log1p", "tanh", "exp_hilo",
+        "exp", "expm1", "log1p", "tanh", "exp_hilo", "d32_exp", "d32_exp_sat", "d32_expm1",
 #define TV_NAME(name, dfo, a, b) #name "_forward", #name "_derivative", #name "_derivative_from_output",
         TV_OPS(TV_NAME)
 #undef TV_NAME
@@ -381,7 +428,7 @@ static void ops_checks(void)
         TV_OPS(TV_HAS)
 #undef TV_HAS
     };
-    for (int fn = TV_EXP_HILO + 1; fn < TV_NFN; fn++) {
+    for (int fn = TV_sigmoid_F; fn < TV_NFN; fn++) {
         if ((fn - TV_sigmoid_O) % 3 == 0 && !has_dfo[fn])
             continue;
         size_t n = fill_f(-120, 120);
@@ -431,6 +478,9 @@ int main(void)
     vmath_accuracy(TV_LOG1P, "log1p", ref_log1p, -1, 10, 1.0);
     vmath_accuracy(TV_TANH, "tanh", ref_tanh, -25, 25, 1.0);
     exp_hilo_accuracy();
+    d32_accuracy(TV_D32_EXP, "d32_exp", ref_exp, -36);
+    d32_accuracy(TV_D32_EXP_SAT, "d32_exp_sat", ref_exp, -36);
+    d32_accuracy(TV_D32_EXPM1, "d32_expm1", ref_expm1, -36);
     ops_checks();
     printf("test_vmath: %d passed, %d failed\n", passed, failed);
     return failed != 0;

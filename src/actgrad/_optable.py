@@ -47,6 +47,9 @@ class Activation:
     # kernel ULP bounds promised (and tested) for forward and derivative/backward
     forward_ulp: float = 2.0
     derivative_ulp: float = 4.0
+    # float32 bound of every call (forward, derivative, backward, from output): the float32
+    # kernels evaluate in double and round once (csrc/ops/d32.h)
+    float32_ulp: float = 1.0
     # time per element relative to relu (1), measured on one AVX2 core (float32, in
     # cache); sizes the threads' ranges (csrc/elementwise.c)
     cost: int = 4

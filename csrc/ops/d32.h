@@ -1,0 +1,79 @@
+/* float32 kernels evaluated in double, and the backward functions of every op.
+ *
+ * Every op header provides, for each dtype pass, the vector functions the
+ * kernels (loops/kernels_body.h) call:
+ *     ag_<op>_forward, ag_<op>_derivative, ag_<op>_backward (dy * f'(x)),
+ *     and, where the table has them, ag_<op>_derivative_from_output,
+ *     ag_<op>_backward_from_output (dy * f'(y)).
+ *
+ * float32: an op's float32 functions widen the float lanes to double
+ * (ag_f32_widen_lo/hi, simd/scalar.h), evaluate the op in double and round
+ * once to float (ag_f32_narrow), backward as dy * f'(x) in double, also
+ * rounded once.  No double-word arithmetic: the product of two floats is
+ * exact in double, and a double evaluation to a relative error e (a few
+ * 2^-30 or better) rounds to within 0.5 + e 2^24 ULP of the exact result.
+ * The double evaluation is either
+ *   - the op's own "d32" functions, sized for float32 results on the double
+ *     cores of vmath/exp_d32.h (ag_<op>_forward_d32(dvec x, dvec p0, dvec
+ *     p1), ...): AG_D32_OP(op, from_output, d32);
+ *   - or the op's float64 kernels themselves (<= 2 / 4 ULP of double, so
+ *     the float result is within 0.5 + 2^-27 ULP): AG_D32_OP(op,
+ *     from_output, f64), with the float64 body defined early by including
+ *     the op header between d32_f64_begin.h and d32_f64_end.h.
+ * The parameters p0, p1 are the float32-rounded values widened (what the
+ * float32 kernels have always used).  Ops exact in float (relu, relu6,
+ * leaky_relu, hardtanh) keep their float code: AG_PLAIN_BACKWARD.
+ *
+ * float64: AG_PLAIN_BACKWARD(op, from_output) defines the backward
+ * functions as dy * f'(x) rounded (one more rounding after f').
+ */
+#ifndef AG_OPS_D32_H
+#define AG_OPS_D32_H
+
+#include "../vmath/d32.h"
+#include "../vmath/exp_d32.h"
+
+/* f32 fname(x, p0, p1) = narrow(dfn(widen(x), widen(p0), widen(p1))) */
+#define AG_D32_WRAP_(fname, dfn)                                                        \
+static inline ag_f32v fname(ag_f32v x, ag_f32v p0, ag_f32v p1)                          \
+{                                                                                       \
+    ag_f64v q0 = ag_f32_widen_lo(p0), q1 = ag_f32_widen_lo(p1);                         \
+    ag_f64v lo = dfn(ag_f32_widen_lo(x), q0, q1);                                       \
+    if (AG_F32_WIDE_PARTS == 1)                                                         \
+        return ag_f32_narrow(lo, lo);                                                   \
+    return ag_f32_narrow(lo, dfn(ag_f32_widen_hi(x), q0, q1));                          \
+}
+/* f32 fname(dy, x, p0, p1) = narrow(widen(dy) * dfn(widen(x), ...)) */
+#define AG_D32_WRAP_BW_(fname, dfn)                                                     \
+static inline ag_f32v fname(ag_f32v dy, ag_f32v x, ag_f32v p0, ag_f32v p1)              \
+{                                                                                       \
+    ag_f64v q0 = ag_f32_widen_lo(p0), q1 = ag_f32_widen_lo(p1);                         \
+    ag_f64v lo = d_mul(ag_f32_widen_lo(dy), dfn(ag_f32_widen_lo(x), q0, q1));           \
+    if (AG_F32_WIDE_PARTS == 1)                                                         \
+        return ag_f32_narrow(lo, lo);                                                   \
+    return ag_f32_narrow(lo, d_mul(ag_f32_widen_hi(dy), dfn(ag_f32_widen_hi(x), q0, q1))); \
+}
+
+#define AG_D32_FO_0(name, dsfx)
+#define AG_D32_FO_1(name, dsfx)                                                         \
+    AG_D32_WRAP_(ag_##name##_derivative_from_output_f32, ag_##name##_derivative_from_output_##dsfx) \
+    AG_D32_WRAP_BW_(ag_##name##_backward_from_output_f32, ag_##name##_derivative_from_output_##dsfx)
+/* The float32 functions of op `name` from its double functions
+ * ag_<name>_{forward,derivative,derivative_from_output}_<dsfx>, dsfx d32 or f64. */
+#define AG_D32_OP(name, fo, dsfx)                                                       \
+    AG_D32_WRAP_(ag_##name##_forward_f32, ag_##name##_forward_##dsfx)                   \
+    AG_D32_WRAP_(ag_##name##_derivative_f32, ag_##name##_derivative_##dsfx)             \
+    AG_D32_WRAP_BW_(ag_##name##_backward_f32, ag_##name##_derivative_##dsfx)            \
+    AG_CAT(AG_D32_FO_, fo)(name, dsfx)
+
+/* backward = dy * f'(x) in the current dtype (float64 kernels; float32 of exact ops). */
+#define AG_PLAIN_FO_0(name)
+#define AG_PLAIN_FO_1(name)                                                             \
+static inline vec AG_FN(ag_##name##_backward_from_output)(vec dy, vec y, vec p0, vec p1) \
+{ return v_mul(dy, AG_FN(ag_##name##_derivative_from_output)(y, p0, p1)); }
+#define AG_PLAIN_BACKWARD(name, fo)                                                     \
+static inline vec AG_FN(ag_##name##_backward)(vec dy, vec x, vec p0, vec p1)            \
+{ return v_mul(dy, AG_FN(ag_##name##_derivative)(x, p0, p1)); }                         \
+AG_CAT(AG_PLAIN_FO_, fo)(name)
+
+#endif

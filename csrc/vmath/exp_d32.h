@@ -1,0 +1,108 @@
+/* exp and expm1 in double precision, sized for float32 results.
+ *
+ * For kernels that widen float32 inputs to double, evaluate in double and
+ * round once to float (vmath/d32.h, simd/scalar.h's widen/narrow): the
+ * double result only has to be accurate to a few 2^-30 relative for the one
+ * final rounding to float to be within 0.5 ULP + 2^-7 ULP of the exact
+ * value, so the polynomial is sized for that, not for 2^-53.
+ * Written on the fixed f64 shim names (d_add == ag_f64_add), so it is
+ * the same code in a float or a double pass; the body is defined once per
+ * translation unit (include after the ISA's shim header, any number of
+ * times).  Every ISA runs the same operations, so results are bit-identical
+ * on every path (csrc/tests/test_vmath.c).
+ *
+ * Contracts (relative errors measured against long double libm by
+ * test_vmath.c over the ranges below; the bound proved by the analysis below
+ * is 2^-36.5):
+ *
+ *   ag_f64v ag_d32_exp(ag_f64v x)
+ *       e^x, relative error < 2^-36 for -708 <= x <= 709.  x < -708
+ *       (also -inf) gives +0 (e^x < 2^-1021, below every float32 by far),
+ *       x > 709 gives +inf (e^x > 2^1022), NaN -> NaN.  exp(0) = 1 exactly.
+ *
+ *   ag_f64v ag_d32_exp_sat(ag_f64v x)
+ *       e^max(-708, min(x, 709)) with the same accuracy: the saturating
+ *       form, 4 operations cheaper, for callers whose result does not care
+ *       (e^-708 = 3.3e-308 and e^709 = 8.2e307 round to 0 and inf in float32,
+ *       and a product of e^-708 with any two float32 magnitudes is < 2^-765).
+ *       NaN -> NaN.
+ *
+ *   ag_f64v ag_d32_expm1(ag_f64v x)
+ *       e^x - 1, relative error < 2^-36 for x <= 709 (no cancellation near
+ *       0: expm1(x) ~ x to that relative accuracy for tiny and subnormal
+ *       x, and expm1(+-0) = +-0); saturating like ag_d32_exp_sat: x < -708
+ *       (also -inf) gives -1, x > 709 gives e^709 - 1.  NaN -> NaN.
+ *
+ * Method: x is clamped to [-708, 709], n = round(x log2(e)) in [-1021, 1023],
+ * r = x - n ln2 with one FMA (ln2 rounded to double: the error of n ln2 is
+ * < 1023 * 2^-54 < 2^-44 absolute, so |r| <= 0.3466 and r is within 2^-44
+ * of the exact reduced argument, a relative error of 2^-44 in e^r).  On
+ * |r| <= 0.3466, expm1(r) = r + r^2 Q(r), Q of degree 6, a weighted
+ * least-squares fit (IRLS, mpmath) of (expm1(r) - r)/r^2 for the relative
+ * error of expm1: |error| < 2^-37.4 relative, measured in mpmath on 2000
+ * points with the coefficients rounded to double; Horner in double adds
+ * < 2^-51.  Then e^x = (1 + q) 2^n (q = expm1(r) to 2^-37.4 relative, so 1 + q
+ * to 2^-37.4 too as |q| < |1 + q|), and e^x - 1 = q (n = 0) or
+ * fma(2^n, q, 2^n - 1) (n != 0: |x| >= ln2/2, |e^x - 1| >= 0.29 while
+ * |2^n q| <= 0.41 |2^n| ... no cancellation beyond a factor 2).  2^n is
+ * exact (v_pow2i, n >= -1021).  Cost per vector: exp 2 + 9 + 2 FMA/mul/add,
+ * one round, one pow2i, 2 min/max (exp_sat), + 2 compares and blends (exp).
+ */
+#ifndef AG_VMATH_EXP_D32_H
+#define AG_VMATH_EXP_D32_H
+
+#include <math.h> /* INFINITY */
+#include "d32.h"
+
+#define AG_D32_LOG2E_ 0x1.71547652b82fep+0
+#define AG_D32_LN2_ 0x1.62e42fefa39efp-1
+#define AG_D32_XMIN_ -708.0
+#define AG_D32_XMAX_ 709.0
+
+/* r = x - n ln2 and n (NaN-free) for x clamped to [XMIN, XMAX]; NaN x gives NaN r. */
+static inline ag_f64v ag_d32_reduce_(ag_f64v x, ag_f64v *n)
+{
+    ag_f64v xc = d_max(DC(AG_D32_XMIN_), d_min(DC(AG_D32_XMAX_), x)); /* NaN stays NaN */
+    ag_f64v k = d_round(d_mul(xc, DC(AG_D32_LOG2E_)));
+    *n = d_max(k, DC(-1021.0));                                       /* no-op, but NaN -> -1021 */
+    return d_fnma(k, DC(AG_D32_LN2_), xc);
+}
+
+/* expm1(r) on |r| <= 0.3466 to 2^-37.4 relative (Q above). */
+static inline ag_f64v ag_d32_expm1_poly_(ag_f64v r)
+{
+    ag_f64v q = DC(0x1.a00397e126f86p-16);
+    q = d_fma(q, r, DC(0x1.a16f61d432c7dp-13));
+    q = d_fma(q, r, DC(0x1.6c1766ca5b0ccp-10));
+    q = d_fma(q, r, DC(0x1.1110b222c0b70p-7));
+    q = d_fma(q, r, DC(0x1.555554f3742ebp-5));
+    q = d_fma(q, r, DC(0x1.5555557350012p-3));
+    q = d_fma(q, r, DC(0x1.000000001715fp-1));
+    return d_fma(d_mul(r, r), q, r);
+}
+
+static inline ag_f64v ag_d32_exp_sat(ag_f64v x)
+{
+    ag_f64v n, r = ag_d32_reduce_(x, &n);
+    return d_mul(d_add(DC(1), ag_d32_expm1_poly_(r)), d_pow2i(n));
+}
+
+static inline ag_f64v ag_d32_exp(ag_f64v x)
+{
+    ag_f64v e = ag_d32_exp_sat(x);
+    e = d_select(d_lt(x, DC(AG_D32_XMIN_)), DC(0), e);
+    return d_select(d_gt(x, DC(AG_D32_XMAX_)), DC(INFINITY), e);
+}
+
+static inline ag_f64v ag_d32_expm1(ag_f64v x)
+{
+    ag_f64v n, r = ag_d32_reduce_(x, &n);
+    ag_f64v q = ag_d32_expm1_poly_(r), s = d_pow2i(n);
+    ag_f64v e = d_fma(s, q, d_sub(s, DC(1)));  /* n = 0: q exactly (s = 1) */
+    return d_or(e, d_and(x, DC(-0.0)));          /* the sign of x, for x = -0 (e has it otherwise) */
+}
+
+#undef AG_D32_LOG2E_
+#undef AG_D32_LN2_
+
+#endif
