@@ -149,4 +149,13 @@ static inline double ag_f64_hmax(__m256d a)
     return _mm_cvtsd_f64(_mm_max_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
+
+/* float memory as f64 lanes (softmax family: float32 computed in double); tails as above. */
+static inline __m256d ag_f64_load_f32(const float *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+static inline __m256d ag_f64_load_f32_tail(const float *p, ptrdiff_t n)
+{ return _mm256_cvtps_pd(_mm_maskload_ps(p, _mm256_castsi256_si128(ag_avx2_tailmask32_(n)))); }
+static inline void ag_f64_store_f32(float *p, __m256d a) { _mm_storeu_ps(p, _mm256_cvtpd_ps(a)); }
+static inline void ag_f64_store_f32_tail(float *p, ptrdiff_t n, __m256d a)
+{ _mm_maskstore_ps(p, _mm256_castsi256_si128(ag_avx2_tailmask32_(n)), _mm256_cvtpd_ps(a)); }
+
 #endif

@@ -95,4 +95,13 @@ static inline __m512d ag_f64_ldexp(__m512d x, __m512d n)
     return _mm512_mul_pd(_mm512_mul_pd(x, ag_f64_pow2i(h)), ag_f64_pow2i(_mm512_sub_pd(n, h)));
 }
 
+
+/* float memory as f64 lanes (softmax family: float32 computed in double); tails as above. */
+static inline __m512d ag_f64_load_f32(const float *p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+static inline __m512d ag_f64_load_f32_tail(const float *p, ptrdiff_t n)
+{ return _mm512_cvtps_pd(_mm256_maskz_loadu_ps((__mmask8)((1u << n) - 1u), p)); }
+static inline void ag_f64_store_f32(float *p, __m512d a) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(a)); }
+static inline void ag_f64_store_f32_tail(float *p, ptrdiff_t n, __m512d a)
+{ _mm256_mask_storeu_ps(p, (__mmask8)((1u << n) - 1u), _mm512_cvtpd_ps(a)); }
+
 #endif

@@ -93,4 +93,11 @@ AG_SCALAR_SHIM(f64, double, uint64_t, 52, 1023, fma, rint, floor, trunc, sqrt, c
 
 #undef AG_SCALAR_SHIM
 
+
+/* float memory as f64 lanes (softmax family: float32 computed in double). */
+static inline double ag_f64_load_f32(const float *p) { return *p; }
+static inline double ag_f64_load_f32_tail(const float *p, ptrdiff_t n) { return n > 0 ? *p : 0.0; }
+static inline void ag_f64_store_f32(float *p, double a) { *p = (float)a; }
+static inline void ag_f64_store_f32_tail(float *p, ptrdiff_t n, double a) { if (n > 0) *p = (float)a; }
+
 #endif
