@@ -92,15 +92,6 @@ static inline void AG_FN(sm_add_exp_)(vec *hi, vec *lo, vec v)
     *hi = s;
 }
 
-/* hi + lo renormalised by 2Sum (lo = 0 where hi is not finite: inf + NaN must stay inf). */
-static inline void AG_FN(sm_renorm_)(vec *hi, vec *lo)
-{
-    vec s = v_add(*hi, *lo), bv = v_sub(s, *hi);
-    vec e = v_add(v_sub(*hi, v_sub(s, bv)), v_sub(*lo, bv));
-    *lo = v_select(v_lt(v_abs(s), AG_C(INFINITY)), e, AG_C(0));
-    *hi = s;
-}
-
 /* Scalar 2Sum accumulation: (*s, *e) += a + b with b the low part of a. */
 static inline void AG_FN(sm_acc1_)(AG_T *s, AG_T *e, AG_T a, AG_T b)
 {
@@ -109,7 +100,7 @@ static inline void AG_FN(sm_acc1_)(AG_T *s, AG_T *e, AG_T a, AG_T b)
     *s = t;
 }
 
-/* Stores s + e renormalised into out[0..1] (the scalar twin of sm_renorm_). */
+/* Stores s + e renormalised into out[0..1] by 2Sum (lo = 0 where s + e is not finite). */
 static inline void AG_FN(sm_put_dw_)(AG_T s, AG_T e, double *out)
 {
     AG_T t = s + e, bv = t - s;
@@ -332,15 +323,37 @@ static double AG_FN(k_sm_lse)(const double st[3])
 
 #endif
 
+/* The column twin of sm_fold_sum_: slot s of each lane at hi[s*stride], lo[s*stride] (hi
+ * offset by off: 1 for the exp sums, 0 for the dots), folded over s < min(used, AG_SM_W)
+ * with sm_acc1_'s and sm_put_dw_'s operations; then S = NaN where m is not finite (as
+ * k_smw_stats does; the dots pass m = 0). */
+static inline void AG_FN(sm_fold_vec_)(const AG_T *hi, const AG_T *lo, ptrdiff_t stride,
+                                       ptrdiff_t used, AG_T off, vec m, vec *sh, vec *sl)
+{
+    vec s = AG_C(0), e = AG_C(0);
+    for (ptrdiff_t k = 0; k < used && k < AG_SM_W; k++) {
+        vec a = v_sub(v_load(hi + k * stride), v_set1(off)), b = v_load(lo + k * stride);
+        vec t = v_add(s, a), bv = v_sub(t, s);
+        e = v_add(e, v_add(v_add(v_sub(s, v_sub(t, bv)), v_sub(a, bv)), b));
+        s = t;
+    }
+    vec t = v_add(s, e), bv = v_sub(t, s);
+    vmask finite = v_lt(v_abs(t), AG_C(INFINITY));
+    vec lo_ = v_add(v_sub(s, v_sub(t, bv)), v_sub(e, bv));
+    vmask ok = v_lt(v_abs(m), AG_C(INFINITY));
+    *sh = v_select(ok, t, AG_C(NAN));
+    *sl = v_select(v_mand(ok, finite), lo_, AG_C(0));
+}
+
 /* ---- columns ----
- * A block of up to AG_SM_COLS columns (4 KiB of each row) is swept row by row: each
+ * A block of up to AG_SM_COLS columns (128) is swept row by row: each
  * sweep reads whole pages in memory order, which the prefetchers follow and the TLB
  * covers (walking one cache line per row down a large stride would cost a TLB miss per
  * line), and the per-column state lives in small arrays in L1.  Column c is lane
  * c mod VLANES of its vector and is reduced over k in order, so no ISA reorders it. */
 
 #ifndef AG_SM_COLS
-#define AG_SM_COLS ((ptrdiff_t)(4096 / sizeof(AG_T)))
+#define AG_SM_COLS ((ptrdiff_t)128)   /* 2 x 16 KiB of slot sums */
 #endif
 
 /* Lanes of the vector at column c of ncols. */
@@ -349,17 +362,21 @@ static inline ptrdiff_t AG_FN(sm_cnt_)(ptrdiff_t ncols, ptrdiff_t c)
     return ncols - c < VLANES ? ncols - c : VLANES;
 }
 
-/* The dot (or sum) per column, then the output, over ncols <= AG_SM_COLS columns. */
+/* The dot (or sum) per column in AG_SM_W slots (row k into slot k mod AG_SM_W, as
+ * sm_dot_ puts element k of a row), folded as sm_fold_sum_ does; then the output; over
+ * ncols <= AG_SM_COLS columns. */
 static inline void AG_FN(sm_col_bwd_)(int op, ptrdiff_t n, ptrdiff_t ncols, const AG_T *a,
                                       ptrdiff_t sa, const AG_T *b, ptrdiff_t sb, AG_T *o,
                                       ptrdiff_t so)
 {
-    _Alignas(64) AG_T shi[AG_SM_COLS], slo[AG_SM_COLS];
-    for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
-        v_store(shi + c, AG_C(0));
-        v_store(slo + c, AG_C(0));
-    }
-    for (ptrdiff_t k = 0; k < n; k++)
+    _Alignas(64) AG_T shi[AG_SM_W * AG_SM_COLS], slo[AG_SM_W * AG_SM_COLS];
+    for (ptrdiff_t s = 0; s < AG_SM_W; s++)
+        for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
+            v_store(shi + s * AG_SM_COLS + c, AG_C(0));
+            v_store(slo + s * AG_SM_COLS + c, AG_C(0));
+        }
+    for (ptrdiff_t k = 0; k < n; k++) {
+        AG_T *h = shi + (k % AG_SM_W) * AG_SM_COLS, *l = slo + (k % AG_SM_W) * AG_SM_COLS;
         for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
             ptrdiff_t cnt = AG_FN(sm_cnt_)(ncols, c);
             vec va = AG_FN(sm_ld_)(a + k * sa + c, cnt), pl = AG_C(0);
@@ -368,14 +385,15 @@ static inline void AG_FN(sm_col_bwd_)(int op, ptrdiff_t n, ptrdiff_t ncols, cons
                 pl = v_fms(va, vb, p);                      /* a*b = p + pl exactly */
                 va = p;
             }
-            vec hi = v_load(shi + c), lo = v_load(slo + c);
+            vec hi = v_load(h + c), lo = v_load(l + c);
             AG_FN(sm_add_)(&hi, &lo, va, pl);
-            v_store(shi + c, hi);
-            v_store(slo + c, lo);
+            v_store(h + c, hi);
+            v_store(l + c, lo);
         }
-    for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
-        vec hi = v_load(shi + c), lo = v_load(slo + c);
-        AG_FN(sm_renorm_)(&hi, &lo);
+    }
+    for (ptrdiff_t c = 0; c < ncols; c += VLANES) {       /* the sums replace slot 0 */
+        vec hi, lo;
+        AG_FN(sm_fold_vec_)(shi + c, slo + c, AG_SM_COLS, n, 0, AG_C(0), &hi, &lo);
         v_store(shi + c, hi);
         v_store(slo + c, lo);
     }
@@ -408,13 +426,14 @@ static void AG_FN(k_sm_col_backward)(int op, ptrdiff_t n, ptrdiff_t ncols, const
 #define AG_SMW_COLS ((ptrdiff_t)128)   /* columns of a block of the forward column kernels */
 
 /* e^d for d <= 0 (NaN d only where the row is spoilt anyway) within 2^-28 relative, for
- * float32 results: n = round(d / ln2), r = d - n ln2 (|r| <= 0.347, one FMA: n ln2's error
- * is < 2^-44), e^r by a degree-6 near-minimax polynomial (Lawson IRLS in mpmath; relative
- * error 2^-28.3 on |r| <= 0.3468), times 2^n (a normal double for d >= -150).  e^-150 is
- * far below float32's smallest subnormal, so d < -150 (and -inf) gives exactly 0. */
+ * float32 results: d is clamped to >= -746 (e^-746 rounds to 0 in double, so d = -inf
+ * gives exactly 0), n = round(d / ln2), r = d - n ln2 (|r| <= 0.347; one FMA: n ln2's
+ * error is < 2^-42), e^r by a degree-6 near-minimax polynomial (Lawson IRLS in mpmath;
+ * relative error 2^-28.3 on |r| <= 0.3468), times 2^n rounded once (ag_f64_scalef).
+ * About 14 operations per vector, against ag_exp_hilo's ~40 in float. */
 static inline vec AG_FN(sm_exp_w_)(vec d)
 {
-    vec dc = v_max(d, AG_C(-150.0));                     /* NaN -> -150: pow2i needs a number */
+    vec dc = v_max(d, AG_C(-746.0));                     /* NaN -> -746: scalef needs a number */
     vec n = v_round(v_mul(dc, AG_C(0x1.71547652b82fep+0)));
     vec r = v_fnma(n, AG_C(0x1.62e42fefa39efp-1), dc);
     vec p = AG_C(0x1.6a23c02b22196p-10);
@@ -424,28 +443,7 @@ static inline vec AG_FN(sm_exp_w_)(vec d)
     p = v_fma(p, r, AG_C(0x1.fffffb977db29p-2));
     p = v_fma(p, r, AG_C(1));
     p = v_fma(p, r, AG_C(1));
-    return v_select(v_lt(d, AG_C(-150.0)), AG_C(0), v_mul(p, v_pow2i(n)));
-}
-
-/* The column twin of sm_fold_sum_: slot s of each lane at hi[s*stride], lo[s*stride] (hi
- * still offset by 1), folded over s < min(used, AG_SM_W) with sm_acc1_'s and sm_put_dw_'s
- * operations; then S = NaN where m is not finite (as k_smw_stats does). */
-static inline void AG_FN(sm_fold_vec_)(const double *hi, const double *lo, ptrdiff_t stride,
-                                       ptrdiff_t used, vec m, vec *sh, vec *sl)
-{
-    vec s = AG_C(0), e = AG_C(0);
-    for (ptrdiff_t k = 0; k < used && k < AG_SM_W; k++) {
-        vec a = v_sub(v_load(hi + k * stride), AG_C(1)), b = v_load(lo + k * stride);
-        vec t = v_add(s, a), bv = v_sub(t, s);
-        e = v_add(e, v_add(v_add(v_sub(s, v_sub(t, bv)), v_sub(a, bv)), b));
-        s = t;
-    }
-    vec t = v_add(s, e), bv = v_sub(t, s);
-    vmask finite = v_lt(v_abs(t), AG_C(INFINITY));
-    vec lo_ = v_add(v_sub(s, v_sub(t, bv)), v_sub(e, bv));
-    vmask ok = v_lt(v_abs(m), AG_C(INFINITY));
-    *sh = v_select(ok, t, AG_C(NAN));
-    *sl = v_select(v_mand(ok, finite), lo_, AG_C(0));
+    return ag_f64_scalef(p, n);
 }
 
 #define SMW_IO float

@@ -57,12 +57,16 @@ static inline void SMW_NAME(smw_sumexp_)(ptrdiff_t n, const SMW_IO *x, double m,
         lo[j] = zero;
     }
     ptrdiff_t i = 0;
-    for (; i + AG_SM_W <= n; i += AG_SM_W)
+    for (; i + AG_SM_W <= n; i += AG_SM_W) {
+        /* the memory after the row (the next row where rows are contiguous) is brought in
+         * while the exp keeps the core busy: its max sweep then reads it from cache */
+        __builtin_prefetch(x + n + i);
         for (int j = 0; j < AG_SM_NV; j++) {
             vec v = SMW_EXPD(SMW_LD(x + i + j * VLANES), vm);
             if (y) SMW_ST(y + i + j * VLANES, v);
             AG_FN(sm_add_exp_)(&hi[j], &lo[j], v);
         }
+    }
     for (int j = 0; j < AG_SM_NV && i + j * VLANES < n; j++) {
         ptrdiff_t c = n - i - j * VLANES;
         if (c > VLANES) c = VLANES;
@@ -155,7 +159,7 @@ static inline void SMW_NAME(smw_col_)(int op, ptrdiff_t n, ptrdiff_t ncols, cons
     }
     for (ptrdiff_t c = 0; c < ncols; c += VLANES) {       /* the constants replace slot 0 */
         vec m = v_load(sm + c), hi, lo;
-        AG_FN(sm_fold_vec_)(shi + c, slo + c, AG_SMW_COLS, n, m, &hi, &lo);
+        AG_FN(sm_fold_vec_)(shi + c, slo + c, AG_SMW_COLS, n, 1, m, &hi, &lo);
         if (op == AG_LOGSUMEXP)
             SMW_NAME(smw_st_)(y + c, AG_FN(sm_cnt_)(ncols, c), AG_FN(sm_lse_)(m, hi, lo));
         else

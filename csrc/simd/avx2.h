@@ -150,6 +150,9 @@ static inline double ag_f64_hmax(__m256d a)
 }
 
 
+/* x * 2^n rounded once, n integral in [-2044, 2046] (avx512.h has it in one instruction). */
+#define ag_f64_scalef ag_f64_ldexp
+
 /* float memory as f64 lanes (softmax family: float32 computed in double); tails as above. */
 static inline __m256d ag_f64_load_f32(const float *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
 static inline __m256d ag_f64_load_f32_tail(const float *p, ptrdiff_t n)

@@ -96,6 +96,9 @@ static inline __m512d ag_f64_ldexp(__m512d x, __m512d n)
 }
 
 
+/* x * 2^n rounded once, n integral in [-2044, 2046] (as ag_f64_ldexp, in one instruction). */
+static inline __m512d ag_f64_scalef(__m512d x, __m512d n) { return _mm512_scalef_pd(x, n); }
+
 /* float memory as f64 lanes (softmax family: float32 computed in double); tails as above. */
 static inline __m512d ag_f64_load_f32(const float *p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
 static inline __m512d ag_f64_load_f32_tail(const float *p, ptrdiff_t n)

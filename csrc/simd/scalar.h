@@ -94,6 +94,9 @@ AG_SCALAR_SHIM(f64, double, uint64_t, 52, 1023, fma, rint, floor, trunc, sqrt, c
 #undef AG_SCALAR_SHIM
 
 
+/* x * 2^n rounded once, n integral in [-2044, 2046] (avx512.h has it in one instruction). */
+#define ag_f64_scalef ag_f64_ldexp
+
 /* float memory as f64 lanes (softmax family: float32 computed in double). */
 static inline double ag_f64_load_f32(const float *p) { return *p; }
 static inline double ag_f64_load_f32_tail(const float *p, ptrdiff_t n) { return n > 0 ? *p : 0.0; }
