@@ -101,9 +101,8 @@ static void row_reduce(void *ctx, ptrdiff_t p0, ptrdiff_t p1)
         if (!j->direct[0]) load_row(j, j->a.dtype, r->a + off * j->a.sk, j->a.sk, len, r->pa + boff);
         if (j->has_b && !j->direct[1]) load_row(j, j->b.dtype, r->b + off * j->b.sk, j->b.sk, len, r->pb + boff);
         if (is_forward(j->op)) {
-            /* softmax keeps e = exp(x - m_c) in out and rescales it in sweep 2; a one-piece
-             * log_softmax keeps x - m and subtracts log S */
-            int keep = j->op == AG_SOFTMAX || (j->op == AG_LOG_SOFTMAX && j->npieces == 1);
+            /* a one-piece softmax keeps e = exp(x - m) in out and scales it in sweep 2 */
+            int keep = j->op == AG_SOFTMAX && j->npieces == 1;
             j->k->stats(j->op, len, r->pa + boff, keep ? r->po + boff : NULL, r->st + 3 * p);
         } else {
             const void *b = j->op == AG_SOFTMAX_BACKWARD ? r->pb + boff : NULL;
@@ -118,22 +117,11 @@ static void row_apply(void *ctx, ptrdiff_t p0, ptrdiff_t p1)
     row_ctx *r = (row_ctx *)ctx;
     const job *j = r->j;
     ptrdiff_t off = p0 * j->piece, end = p1 * j->piece < j->n ? p1 * j->piece : j->n;
-    if (j->op == AG_LOG_SOFTMAX && j->npieces == 1) {   /* out holds x - m: (x - m) - 0 - log S */
-        const double st[3] = { 0, r->row[1], r->row[2] };
-        j->k->apply(AG_LOG_SOFTMAX, j->n, r->po, NULL, st, 0, r->po);
-    } else if (j->op != AG_SOFTMAX) {
+    if (j->op != AG_SOFTMAX || j->npieces > 1) {   /* from the inputs (softmax: exp again) */
         ptrdiff_t boff = off * j->size;
         j->k->apply(j->op, end - off, r->pa + boff, j->has_b ? r->pb + boff : NULL, r->row, 0, r->po + boff);
-    } else {
-        for (ptrdiff_t p = p0; p < p1; p++) {
-            ptrdiff_t len = j->n - p * j->piece < j->piece ? j->n - p * j->piece : j->piece;
-            char *e = r->po + p * j->piece * j->size;   /* e^(x - m0) from row_reduce */
-            double m0 = r->st[3 * p];
-            if (m0 == -INFINITY && isfinite(r->row[0]))  /* an all -inf piece of a finite row: */
-                memset(e, 0, (size_t)(len * j->size));   /* its stored exp is NaN, y is +0 */
-            else
-                j->k->apply(AG_SOFTMAX_SCALE, len, e, NULL, r->row, m0, e);
-        }
+    } else {                                      /* one piece: out holds e^(x - m) */
+        j->k->apply(AG_SOFTMAX_SCALE, j->n, r->po, NULL, r->row, r->row[0], r->po);
     }
     if (!j->direct[2]) store_row(j, r->po + off * j->size, end - off, r->o + off * j->o.sk, j->o.sk);
 }

@@ -214,10 +214,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.nthreads = 1 + hb(data, size, 12) % 4;
     for (int q = 0; q < 3; q++) c.layout[q] = hb(data, size, 9 + (size_t)q);
     /* FUZZ_SOFTMAX_SAME_LAYOUT=1: the reference is the scalar path at the fuzzed layout, not on
-     * C-contiguous copies, so only the SIMD path, thread count and aliasing vary against it.  The
-     * row and column kernels round differently (tests/test_properties.py::
-     * test_regression_softmax_bits_do_not_depend_on_layout); until that is fixed, `make fuzz`
-     * sets this so the rest stays checked.  Unset, any layout dependence is reported. */
+     * C-contiguous copies, so only the SIMD path, thread count and aliasing vary against it (for
+     * narrowing a failure down).  Unset (as `make fuzz` runs it), any layout dependence is
+     * reported: rows and columns sum in the same slots (loops/softmax_body.h). */
     static int same_layout = -1;
     if (same_layout < 0) same_layout = getenv("FUZZ_SOFTMAX_SAME_LAYOUT") != NULL;
     if (c.alias_b) c.layout[1] = c.layout[0];

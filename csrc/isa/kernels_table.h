@@ -30,14 +30,12 @@
     AG_PAIR(name, forward), AG_PAIR(name, derivative), AG_PAIR(name, backward),          \
     AG_CAT(AG_PAIR_IF_, fo)(name, derivative_from_output),          \
     AG_CAT(AG_PAIR_IF_, fo)(name, backward_from_output) },
-#define AG_SM_KERNELS(sfx) { k_sm_stats_##sfx, k_sm_dot_##sfx, k_sm_combine_##sfx, k_sm_apply_##sfx, \
-                            k_sm_lse_##sfx, k_sm_col_forward_##sfx, k_sm_col_backward_##sfx }
 const ag_kernel_table AG_CAT(ag_kernels_, AG_ISA) = {
     AG_ISA_NAME,
     {
 #include "../gen/ops.inc"
     },
-    { AG_SM_KERNELS(f32), AG_SM_KERNELS(f64) },
+    { AG_SM_KERNELS_F32, AG_SM_KERNELS_F64 },   /* loops/softmax_body.h */
     /* losses (loops/losses_body.h) */
     .ce_rows = { k_ce_rows_f32, k_ce_rows_f64 },
     .ce_cols = { k_ce_cols_f32, k_ce_cols_f64 },
@@ -45,4 +43,3 @@ const ag_kernel_table AG_CAT(ag_kernels_, AG_ISA) = {
     .mse = { k_mse_f32, k_mse_f64 },
 };
 #undef AG_OP
-#undef AG_SM_KERNELS

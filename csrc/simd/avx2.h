@@ -148,4 +148,15 @@ static inline __m256 ag_f32_narrow(__m256d lo, __m256d hi)
     return _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo));
 }
 
+/* x * 2^n rounded once, n integral in [-2044, 2046] (avx512.h has it in one instruction). */
+#define ag_f64_scalef ag_f64_ldexp
+
+/* float memory as f64 lanes (softmax family: float32 computed in double); tails as above. */
+static inline __m256d ag_f64_load_f32(const float *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+static inline __m256d ag_f64_load_f32_tail(const float *p, ptrdiff_t n)
+{ return _mm256_cvtps_pd(_mm_maskload_ps(p, _mm256_castsi256_si128(ag_avx2_tailmask32_(n)))); }
+static inline void ag_f64_store_f32(float *p, __m256d a) { _mm_storeu_ps(p, _mm256_cvtpd_ps(a)); }
+static inline void ag_f64_store_f32_tail(float *p, ptrdiff_t n, __m256d a)
+{ _mm_maskstore_ps(p, _mm256_castsi256_si128(ag_avx2_tailmask32_(n)), _mm256_cvtpd_ps(a)); }
+
 #endif

@@ -101,4 +101,15 @@ static inline __m512 ag_f32_narrow(__m512d lo, __m512d hi)
     return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
 }
 
+/* x * 2^n rounded once, n integral in [-2044, 2046] (as ag_f64_ldexp, in one instruction). */
+static inline __m512d ag_f64_scalef(__m512d x, __m512d n) { return _mm512_scalef_pd(x, n); }
+
+/* float memory as f64 lanes (softmax family: float32 computed in double); tails as above. */
+static inline __m512d ag_f64_load_f32(const float *p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+static inline __m512d ag_f64_load_f32_tail(const float *p, ptrdiff_t n)
+{ return _mm512_cvtps_pd(_mm256_maskz_loadu_ps((__mmask8)((1u << n) - 1u), p)); }
+static inline void ag_f64_store_f32(float *p, __m512d a) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(a)); }
+static inline void ag_f64_store_f32_tail(float *p, ptrdiff_t n, __m512d a)
+{ _mm256_mask_storeu_ps(p, (__mmask8)((1u << n) - 1u), _mm512_cvtpd_ps(a)); }
+
 #endif

@@ -101,4 +101,13 @@ static inline double ag_f32_widen_lo(float a) { return (double)a; }
 static inline double ag_f32_widen_hi(float a) { return (double)a; }
 static inline float ag_f32_narrow(double lo, double hi) { (void)hi; return (float)lo; }
 
+/* x * 2^n rounded once, n integral in [-2044, 2046] (avx512.h has it in one instruction). */
+#define ag_f64_scalef ag_f64_ldexp
+
+/* float memory as f64 lanes (softmax family: float32 computed in double). */
+static inline double ag_f64_load_f32(const float *p) { return *p; }
+static inline double ag_f64_load_f32_tail(const float *p, ptrdiff_t n) { return n > 0 ? *p : 0.0; }
+static inline void ag_f64_store_f32(float *p, double a) { *p = (float)a; }
+static inline void ag_f64_store_f32_tail(float *p, ptrdiff_t n, double a) { if (n > 0) *p = (float)a; }
+
 #endif

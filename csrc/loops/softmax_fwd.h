@@ -1,0 +1,201 @@
+/* Forward softmax kernels (softmax, log_softmax, logsumexp) computed in double, for one
+ * memory type SMW_IO (float or double): included twice by softmax_body.h in its double
+ * pass (AG_T double), with SMW_IO float / SMW_S w32 / SMW_WIDE 1, then double / w64 / 0.
+ *
+ * float32 is widened to double on load, e = exp(x - m) is evaluated in double by
+ * sm_exp_w_ (a polynomial sized for float32 results, relative error < 2^-28), the sums
+ * are double, and each output is rounded to float once from double values:
+ *   softmax      round(round(e) * (1/S))  (e is stored as float between the sweeps:
+ *                                        two roundings, <= 1.05 ULP)
+ *   log_softmax  round((x - m) - log S)   (<= 0.51 ULP)
+ *   logsumexp    round(m + log S)         (<= 0.51 ULP)
+ * float64 uses the double-word difference and ag_exp_hilo (<= 0.65 ULP) as before.
+ *
+ * One summation order for rows and columns.  A row's exp sum uses AG_SM_W = 8 slots (slot
+ * s holds the elements k = s mod 8, each starting at 1 and accumulated by Fast2Sum in k
+ * order); the slots s < min(n, 8) are folded in slot order (sm_fold_sum_).  The column
+ * kernel keeps the same 8 slots per column (row k of the block goes to slot k mod 8) and
+ * folds them with the same operations lane by lane (sm_fold_vec_), so a row and a column
+ * holding the same values give the same bits, on every ISA (8 is a multiple of every
+ * ISA's double lane count).  Maxima do not depend on order.  Rows cut into pieces (longer
+ * than 128 KiB, csrc/softmax.c) combine the pieces' sums and are not bit-identical to a
+ * column of the same length. */
+
+#define SMW_NAME(name) AG_CAT3(name, _, SMW_S)
+#if SMW_WIDE
+#define SMW_LD(p) ag_f64_load_f32(p)
+#define SMW_LDT(p, c) ag_f64_load_f32_tail(p, c)
+#define SMW_ST(p, v) ag_f64_store_f32(p, v)
+#define SMW_STT(p, c, v) ag_f64_store_f32_tail(p, c, v)
+#define SMW_EXPD(x, m) AG_FN(sm_exp_w_)(v_sub(x, m))
+#else
+#define SMW_LD(p) v_load(p)
+#define SMW_LDT(p, c) v_load_tail(p, c)
+#define SMW_ST(p, v) v_store(p, v)
+#define SMW_STT(p, c, v) v_store_tail(p, c, v)
+#define SMW_EXPD(x, m) AG_FN(sm_expdiff_)(x, m)
+#endif
+
+static inline vec SMW_NAME(smw_ld_)(const SMW_IO *p, ptrdiff_t c)
+{
+    return c == VLANES ? SMW_LD(p) : SMW_LDT(p, c);
+}
+
+static inline void SMW_NAME(smw_st_)(SMW_IO *p, ptrdiff_t c, vec v)
+{
+    if (c == VLANES) SMW_ST(p, v);
+    else SMW_STT(p, c, v);
+}
+
+/* out[0..1] = the slot sums of exp(x - m) over x[0..n); y[i] = e (rounded to SMW_IO) unless y is NULL. */
+static inline void SMW_NAME(smw_sumexp_)(ptrdiff_t n, const SMW_IO *x, double m, SMW_IO *y, double *out)
+{
+    const vec vm = v_set1(m), zero = AG_C(0);
+    vec hi[AG_SM_NV], lo[AG_SM_NV];
+    for (int j = 0; j < AG_SM_NV; j++) {
+        hi[j] = AG_C(1);                                  /* see sm_add_exp_ */
+        lo[j] = zero;
+    }
+    ptrdiff_t i = 0;
+    for (; i + AG_SM_W <= n; i += AG_SM_W) {
+        /* the memory after the row (the next row where rows are contiguous) is brought in
+         * while the exp keeps the core busy: its max sweep then reads it from cache */
+        __builtin_prefetch(x + n + i);
+        for (int j = 0; j < AG_SM_NV; j++) {
+            vec v = SMW_EXPD(SMW_LD(x + i + j * VLANES), vm);
+            if (y) SMW_ST(y + i + j * VLANES, v);
+            AG_FN(sm_add_exp_)(&hi[j], &lo[j], v);
+        }
+    }
+    for (int j = 0; j < AG_SM_NV && i + j * VLANES < n; j++) {
+        ptrdiff_t c = n - i - j * VLANES;
+        if (c > VLANES) c = VLANES;
+        vec v = SMW_EXPD(SMW_LDT(x + i + j * VLANES, c), vm);
+        if (y) SMW_STT(y + i + j * VLANES, c, v);
+        AG_FN(sm_add_exp_)(&hi[j], &lo[j], v_select(AG_FN(sm_first_)(c), v, zero));
+    }
+    for (int j = 0; j < AG_SM_NV; j++) hi[j] = v_sub(hi[j], AG_C(1));   /* exact */
+    AG_FN(sm_fold_sum_)(hi, lo, n, out);
+}
+
+static void SMW_NAME(k_smw_stats)(int keep, ptrdiff_t n, const void *px, void *py, double st[3])
+{
+    const SMW_IO *x = (const SMW_IO *)px;
+#if SMW_WIDE
+    double m = sm_max__f32(n, x);
+#else
+    double m = AG_FN(sm_max_)(n, x);
+#endif
+    st[0] = m;
+    SMW_NAME(smw_sumexp_)(n, x, m, keep == AG_SOFTMAX ? (SMW_IO *)py : NULL, st + 1);
+    if (!(fabs(m) < INFINITY)) st[1] = NAN, st[2] = 0;   /* sm_special_ */
+}
+
+/* Forward ops into out[0..n) given the row's st; the backward ops go to the T kernels. */
+static void SMW_NAME(k_smw_apply)(int op, ptrdiff_t n, const void *pa, const void *pb,
+                                  const double st[3], double m0, void *po)
+{
+    if (op == AG_SOFTMAX_BACKWARD || op == AG_LOG_SOFTMAX_BACKWARD) {
+#if SMW_WIDE
+        k_sm_apply_f32(op, n, pa, pb, st, m0, po);
+#else
+        AG_FN(k_sm_apply)(op, n, pa, pb, st, m0, po);
+#endif
+        return;
+    }
+    const SMW_IO *a = (const SMW_IO *)pa;
+    SMW_IO *o = (SMW_IO *)po;
+    const vec m = v_set1(st[0]), hi = v_set1(st[1]), lo = v_set1(st[2]);
+    vec c0 = m, c1;
+    if (op == AG_SOFTMAX_SCALE)
+        c1 = m0 == st[0] ? AG_FN(sm_recip_)(hi, lo) : AG_FN(sm_factor_)(v_set1(m0), m, hi, lo);
+    else if (op == AG_SOFTMAX)
+        c1 = AG_FN(sm_recip_)(hi, lo);
+    else
+        c1 = AG_FN(sm_log_)(hi, lo);
+    ptrdiff_t i = 0;
+#define SMW_LOOP(expr)                                                            \
+    for (; i + VLANES <= n; i += VLANES) { vec v = SMW_LD(a + i); SMW_ST(o + i, expr); } \
+    if (i < n) { vec v = SMW_LDT(a + i, n - i); SMW_STT(o + i, n - i, expr); }
+    switch (op) {
+    case AG_SOFTMAX_SCALE: SMW_LOOP(v_mul(v, c1)) break;
+    case AG_SOFTMAX: SMW_LOOP(v_mul(SMW_EXPD(v, c0), c1)) break;
+    default: SMW_LOOP(v_sub(v_sub(v, c0), c1)) break;
+    }
+#undef SMW_LOOP
+}
+
+/* ---- columns ----
+ * A block of up to AG_SMW_COLS columns keeps its max and 8 slot sums per column in L1
+ * (17 KiB); sweeps row by row: max; exp (stored for softmax) summed into slot k mod 8;
+ * fold; output. */
+static inline void SMW_NAME(smw_col_)(int op, ptrdiff_t n, ptrdiff_t ncols, const SMW_IO *x,
+                                      ptrdiff_t sx, SMW_IO *y, ptrdiff_t sy)
+{
+    _Alignas(64) double sm[AG_SMW_COLS], shi[AG_SM_W * AG_SMW_COLS], slo[AG_SM_W * AG_SMW_COLS];
+    for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
+        v_store(sm + c, AG_C(-INFINITY));
+        for (int s = 0; s < AG_SM_W; s++) {
+            v_store(shi + s * AG_SMW_COLS + c, AG_C(1));
+            v_store(slo + s * AG_SMW_COLS + c, AG_C(0));
+        }
+    }
+    for (ptrdiff_t k = 0; k < n; k++)
+        for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
+            vec v = SMW_NAME(smw_ld_)(x + k * sx + c, AG_FN(sm_cnt_)(ncols, c));
+            v_store(sm + c, v_select(v_isnan(v), v, v_max(v, v_load(sm + c))));
+        }
+    for (ptrdiff_t k = 0; k < n; k++) {
+        double *h = shi + (k % AG_SM_W) * AG_SMW_COLS, *l = slo + (k % AG_SM_W) * AG_SMW_COLS;
+        for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
+            ptrdiff_t cnt = AG_FN(sm_cnt_)(ncols, c);
+            vec v = SMW_EXPD(SMW_NAME(smw_ld_)(x + k * sx + c, cnt), v_load(sm + c));
+            if (op == AG_SOFTMAX) SMW_NAME(smw_st_)(y + k * sy + c, cnt, v);
+            vec hv = v_load(h + c), lv = v_load(l + c);
+            AG_FN(sm_add_exp_)(&hv, &lv, v);
+            v_store(h + c, hv);
+            v_store(l + c, lv);
+        }
+    }
+    for (ptrdiff_t c = 0; c < ncols; c += VLANES) {       /* the constants replace slot 0 */
+        vec m = v_load(sm + c), hi, lo;
+        AG_FN(sm_fold_vec_)(shi + c, slo + c, AG_SMW_COLS, n, 1, m, &hi, &lo);
+        if (op == AG_LOGSUMEXP)
+            SMW_NAME(smw_st_)(y + c, AG_FN(sm_cnt_)(ncols, c), AG_FN(sm_lse_)(m, hi, lo));
+        else
+            v_store(shi + c, op == AG_SOFTMAX ? AG_FN(sm_recip_)(hi, lo) : AG_FN(sm_log_)(hi, lo));
+    }
+    if (op == AG_LOGSUMEXP) return;
+    for (ptrdiff_t k = 0; k < n; k++)
+        for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
+            ptrdiff_t cnt = AG_FN(sm_cnt_)(ncols, c);
+            vec r;
+            if (op == AG_SOFTMAX)
+                r = v_mul(SMW_NAME(smw_ld_)(y + k * sy + c, cnt), v_load(shi + c));
+            else
+                r = v_sub(v_sub(SMW_NAME(smw_ld_)(x + k * sx + c, cnt), v_load(sm + c)), v_load(shi + c));
+            SMW_NAME(smw_st_)(y + k * sy + c, cnt, r);
+        }
+}
+
+static void SMW_NAME(k_smw_col_forward)(int op, ptrdiff_t n, ptrdiff_t ncols, const void *px,
+                                        ptrdiff_t sx, void *py, ptrdiff_t sy)
+{
+    const SMW_IO *x = (const SMW_IO *)px;
+    SMW_IO *y = (SMW_IO *)py;             /* logsumexp: y is one row of ncols, y + c is right too */
+    for (ptrdiff_t c = 0; c < ncols; c += AG_SMW_COLS) {
+        ptrdiff_t w = ncols - c < AG_SMW_COLS ? ncols - c : AG_SMW_COLS;
+        switch (op) {
+        case AG_SOFTMAX: SMW_NAME(smw_col_)(AG_SOFTMAX, n, w, x + c, sx, y + c, sy); break;
+        case AG_LOG_SOFTMAX: SMW_NAME(smw_col_)(AG_LOG_SOFTMAX, n, w, x + c, sx, y + c, sy); break;
+        default: SMW_NAME(smw_col_)(AG_LOGSUMEXP, n, w, x + c, sx, y + c, sy); break;
+        }
+    }
+}
+
+#undef SMW_NAME
+#undef SMW_LD
+#undef SMW_LDT
+#undef SMW_ST
+#undef SMW_STT
+#undef SMW_EXPD
