@@ -120,4 +120,32 @@ static inline double ag_f64_hmax(float64x2_t a)
     return s0 > s1 ? s0 : s1;
 }
 
+/* float32 <-> float64 (semantics in scalar.h): 4 floats <-> 2 x 2 doubles */
+#define AG_F32_WIDE_PARTS 2
+static inline float64x2_t ag_f32_widen_lo(float32x4_t a) { return vcvt_f64_f32(vget_low_f32(a)); }
+static inline float64x2_t ag_f32_widen_hi(float32x4_t a) { return vcvt_high_f64_f32(a); }
+static inline float32x4_t ag_f32_narrow(float64x2_t lo, float64x2_t hi)
+{
+    return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi);
+}
+
+/* x * 2^n rounded once, n integral in [-2044, 2046] (avx512.h has it in one instruction). */
+#define ag_f64_scalef ag_f64_ldexp
+
+/* float memory as f64 lanes (softmax family: float32 computed in double); tails as above. */
+static inline float64x2_t ag_f64_load_f32(const float *p) { return vcvt_f64_f32(vld1_f32(p)); }
+static inline float64x2_t ag_f64_load_f32_tail(const float *p, ptrdiff_t n)
+{
+    float t[2] = { 0.0f, 0.0f };
+    for (ptrdiff_t i = 0; i < n; i++) t[i] = p[i];
+    return vcvt_f64_f32(vld1_f32(t));
+}
+static inline void ag_f64_store_f32(float *p, float64x2_t a) { vst1_f32(p, vcvt_f32_f64(a)); }
+static inline void ag_f64_store_f32_tail(float *p, ptrdiff_t n, float64x2_t a)
+{
+    float t[2];
+    vst1_f32(t, vcvt_f32_f64(a));
+    for (ptrdiff_t i = 0; i < n; i++) p[i] = t[i];
+}
+
 #endif
