@@ -663,6 +663,66 @@ def test_raw_ufunc_parameter_arrays(data):
     assert_same(result, expected)
 
 
+SIMD_PATHS = ag.config()["simd_supported"]
+
+
+@pytest.mark.skipif(len(SIMD_PATHS) < 2, reason="this machine runs the scalar path only")
+@SETTINGS
+@given(data=st.data())
+def test_softmax_and_losses_same_bits_on_every_simd_path(data):
+    """The softmax family and every loss, on random shapes, axes and dtypes, give the same
+    bits on every SIMD path (the activations: tests/test_calling_convention.py)."""
+    from actgrad import _core
+    shape = data.draw(st.lists(st.integers(1, 40), min_size=1, max_size=3).map(tuple), label="shape")
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    dtype = np.dtype(data.draw(st.sampled_from(["f4", "f8"])))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = (rng.standard_normal(shape) * rng.choice([1.0, 8.0])).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+    C = shape[axis]
+    t = rng.integers(0, C, tuple(d for i, d in enumerate(shape) if i != axis % len(shape)))
+    p = rng.random(shape).astype(dtype)
+    kw = data.draw(st.sampled_from([{}, {"weight": rng.uniform(0.1, 3, C)}, {"label_smoothing": 0.2}]))
+    red = data.draw(st.sampled_from(["mean", "sum", "none"]))
+
+    def results():
+        y, ly = ag.softmax(x, axis=axis), ag.log_softmax(x, axis=axis)
+        r = [y, ly, ag.logsumexp(x, axis=axis), ag.softmax_backward(dy, y, axis=axis),
+             ag.softmax_jvp(dy, y, axis=axis), ag.log_softmax_backward(dy, ly, axis=axis),
+             *ag.cross_entropy_with_grad(x, t, axis=axis, reduction=red, **kw),
+             *ag.cross_entropy_with_grad(x, p, axis=axis, reduction=red, **kw),
+             *ag.binary_cross_entropy_with_logits_with_grad(x, p, reduction=red),
+             *ag.mse_loss_with_grad(x, dy, reduction=red)]
+        return [np.asarray(a).tobytes() for a in r]
+
+    before = _core.isa()
+    try:
+        _core.set_isa("scalar")
+        scalar = results()
+        for isa in SIMD_PATHS[1:]:
+            _core.set_isa(isa)
+            got = results()
+            assert [i for i, (a, b) in enumerate(zip(got, scalar)) if a != b] == [], isa
+    finally:
+        _core.set_isa(before)
+
+
+def test_regression_overlap_reproducers():
+    """The reports: sigmoid with out = the input shifted by 1 or 40 elements on 2 threads."""
+    for shift in (1, 40):
+        buf = np.random.default_rng(0).standard_normal(100_001 + shift).astype(np.float32)
+        expected = ag.sigmoid(buf[shift:].copy())
+        with ag.num_threads(2):
+            ag.sigmoid(buf[shift:], out=buf[:-shift])
+        assert_same(buf[:-shift], expected)
+        buf = np.random.default_rng(1).standard_normal(100_001 + shift)
+        dy = np.random.default_rng(2).standard_normal(100_001)
+        expected = ag.tanh_backward(dy, buf[shift:].copy())
+        with ag.num_threads(2):
+            ag.tanh_backward(dy, buf[shift:], out=buf[:-shift])
+        assert_same(buf[:-shift], expected)
+
+
 def test_example_counts():
     """The settings this file runs with (reported in the hardening notes)."""
     assert SETTINGS.max_examples >= 100 and SETTINGS.deadline is None
