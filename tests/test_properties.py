@@ -707,6 +707,29 @@ def test_softmax_and_losses_same_bits_on_every_simd_path(data):
         _core.set_isa(before)
 
 
+def test_regression_softplus_parameter_extremes():
+    """softplus at the ends of its parameters' ranges gives the limits (and PyTorch's values):
+    beta = inf is relu away from 0 (it gave NaN for x < 0: the rounding correction computed
+    0 * inf); a beta so small that 1/beta overflows gives +inf (the limit of log(2)/beta),
+    not NaN; a huge beta still rounds once."""
+    import math
+    x = np.array([-1e300, -1.0, -1e-300, 1e-300, 1.0, np.inf, -np.inf])
+    assert_same(ag.softplus(x, beta=np.inf), np.array([0.0, 0.0, 0.0, 1e-300, 1.0, np.inf, 0.0]))
+    f32 = ag.softplus(np.array([-3.0, -1.0, 1.0, 3.0], np.float32), beta=np.inf)
+    assert_same(f32, np.array([0.0, 0.0, 1.0, 3.0], np.float32))
+    assert_same(ag.softplus_derivative(np.array([-1.0, 1.0]), beta=np.inf), np.array([0.0, 1.0]))
+    for beta in (1e-310, 5e-324):
+        assert_same(ag.softplus(np.array([-1.0, 0.0, 2.0, np.inf, -np.inf]), beta=beta),
+                    np.array([np.inf, np.inf, np.inf, np.inf, 0.0]))
+        assert_same(ag.softplus_derivative(np.array([-1.0, 0.0, 2.0]), beta=beta), np.array([0.5, 0.5, 0.5]))
+    got = ag.softplus(np.array([1e-300, -1e-300]), beta=1e300)
+    want = np.array([math.log1p(math.e) / 1e300, math.log1p(math.exp(-1.0)) / 1e300])
+    assert np.all(np.abs(got - want) <= 2 * np.spacing(want))
+    # threshold at its ends: -inf makes it the identity, +inf never linear (PyTorch: the same)
+    assert_same(ag.softplus(np.array([-1.0, 1.0]), threshold=-np.inf), np.array([-1.0, 1.0]))
+    assert_same(ag.softplus(np.array([-1.0, 30.0]), threshold=np.inf), ag.softplus(np.array([-1.0, 30.0]), threshold=1e308))
+
+
 def test_regression_overlap_reproducers():
     """The reports: sigmoid with out = the input shifted by 1 or 40 elements on 2 threads."""
     for shift in (1, 40):
