@@ -3,7 +3,7 @@
  *
  * Reduction: the kernels store each run's losses (into the caller's array, or a stack
  * buffer when only the sum is wanted), and this file -- compiled once, not per ISA --
- * adds them in double in a fixed order: four interleaved accumulators over a chunk of
+ * adds them in double in a fixed order: eight interleaved accumulators over a chunk of
  * PT_CHUNK elements (summed by one thread), the chunks' sums in order.  So the loss is
  * bitwise the same for every thread count and SIMD path, and a float32 sum or mean of
  * nonnegative terms is within 1 ULP of the exact sum of its float32 terms (the double
@@ -42,24 +42,22 @@ static ptrdiff_t bcast_run(const ag_bcast *b, ptrdiff_t k, size_t esz, const voi
     return b->rep - k % b->rep;
 }
 
-/* acc[k % 4] += loss[k] for k < n, in order. */
-static void add_losses(double acc[4], const void *loss, ptrdiff_t n, int f32)
+/* acc[k % 8] += loss[k] for k < n, in order: eight independent sums, so that the adds
+ * pipeline (and vectorize) while their order stays fixed. */
+#define ADD8(T)                                                                  \
+    do {                                                                         \
+        const T *l = (const T *)loss;                                            \
+        ptrdiff_t k = 0;                                                         \
+        for (; k + 8 <= n; k += 8)                                               \
+            for (int j = 0; j < 8; j++) acc[j] += (double)l[k + j];              \
+        for (; k < n; k++) acc[k % 8] += (double)l[k];                           \
+    } while (0)
+static void add_losses(double acc[8], const void *loss, ptrdiff_t n, int f32)
 {
-    ptrdiff_t k = 0;
-    if (f32) {
-        const float *l = (const float *)loss;
-        for (; k + 4 <= n; k += 4) {
-            acc[0] += l[k]; acc[1] += l[k + 1]; acc[2] += l[k + 2]; acc[3] += l[k + 3];
-        }
-        for (; k < n; k++) acc[k % 4] += l[k];
-    } else {
-        const double *l = (const double *)loss;
-        for (; k + 4 <= n; k += 4) {
-            acc[0] += l[k]; acc[1] += l[k + 1]; acc[2] += l[k + 2]; acc[3] += l[k + 3];
-        }
-        for (; k < n; k++) acc[k % 4] += l[k];
-    }
+    if (f32) ADD8(float);
+    else ADD8(double);
 }
+#undef ADD8
 
 static void pt_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
 {
@@ -68,7 +66,7 @@ static void pt_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
     _Alignas(64) double scratch[PT_RUN];  /* the run's losses (float or double) when a->loss is NULL */
     for (ptrdiff_t c0 = begin; c0 < end; c0 += PT_CHUNK) {
         const ptrdiff_t c1 = min2(c0 + PT_CHUNK, end);
-        double acc[4] = { 0, 0, 0, 0 };
+        double acc[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
         for (ptrdiff_t k = c0; k < c1;) {
             ag_pointwise_run r;
             const size_t at = (size_t)k * j->esz;
@@ -86,7 +84,8 @@ static void pt_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
             if (j->partial) add_losses(acc, r.loss, n, a->f32);
             k += n;
         }
-        if (j->partial) j->partial[c0 / PT_CHUNK] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        if (j->partial)
+            j->partial[c0 / PT_CHUNK] = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
     }
 }
 
