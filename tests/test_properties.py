@@ -531,6 +531,39 @@ def test_partially_overlapping_out_any_threads(data):
     assert_same(out, ref)
 
 
+SOFTMAX_OUT = ("softmax", "log_softmax", "softmax_backward", "softmax_jvp", "log_softmax_backward")
+
+
+@SETTINGS
+@given(data=st.data())
+def test_softmax_family_out_overlapping_input_any_threads(data):
+    """The softmax family's out= sharing memory with an input (shifted by any number of
+    elements, either direction), along any axis, on 1 to 3 threads: bitwise the result into a
+    separate array."""
+    name = data.draw(st.sampled_from(SOFTMAX_OUT), label="fn")
+    f = getattr(ag, name)
+    narr = 1 if name in ("softmax", "log_softmax") else 2
+    rows = data.draw(st.sampled_from([1, 3, 64, 3000]), label="rows")
+    cols = data.draw(st.sampled_from([1, 5, 16, 100]), label="cols")
+    axis = data.draw(st.sampled_from([-1, 0]), label="axis")
+    dtype = np.dtype(data.draw(st.sampled_from(["f4", "f8"])))
+    shift = data.draw(st.integers(-40, 40).filter(bool), label="shift")
+    which = data.draw(st.integers(0, narr - 1), label="overlapping array")
+    threads = data.draw(st.integers(1, 3), label="threads")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    size = rows * cols
+    buf = rng.standard_normal(size + abs(shift)).astype(dtype)
+    a, b = (buf[abs(shift):], buf[:size]) if shift > 0 else (buf[:size], buf[abs(shift):])
+    arrs = [rng.standard_normal((rows, cols)).astype(dtype) for _ in range(narr)]
+    arrs[which] = a.reshape(rows, cols)
+    out = b.reshape(rows, cols)
+    with ag.num_threads(threads):
+        expected = f(*(x.copy() for x in arrs), axis=axis)
+        got = f(*arrs, axis=axis, out=out)
+    assert got is out
+    assert_same(out, expected)
+
+
 UFUNCS = sorted({getattr(ag.ufuncs, n) for n in dir(ag.ufuncs) if isinstance(getattr(ag.ufuncs, n), np.ufunc)},
                 key=lambda u: u.__name__)
 BINARY_UFUNCS = [u for u in UFUNCS if u.nin == 2]
