@@ -7,6 +7,8 @@
  * elements: each non-contiguous or converted operand is packed into a buffer, the
  * kernel runs on the buffers, and the result is converted and scattered back. */
 #include <fenv.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "include/actgrad.h"
 #include "convert.h"
@@ -52,6 +54,7 @@ typedef struct {
     ptrdiff_t size;          /* bytes per element of the compute type */
     int direct[3];           /* operand k (arrays, then out) is contiguous in the compute type */
     int params_const;
+    int seq;                 /* one element at a time, in order (see classify_overlap) */
     char *const *args;       /* arrays, params, out */
     const ptrdiff_t *steps;
 } job;
@@ -82,6 +85,7 @@ static void run_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
         double prm[2] = { 0.0, 0.0 };
         ptrdiff_t len = end - i;
         if (!(all_direct && j->params_const) && len > AG_BLOCK) len = AG_BLOCK;
+        if (j->seq) len = 1;
         len = param_run(j, i, len, prm);
 
         const void *in[2] = { NULL, NULL };
@@ -103,10 +107,46 @@ static void run_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
     }
 }
 
+static const unsigned char dtype_size[AG_NDTYPES] = { 1, 1, 1, 2, 2, 4, 4, 8, 8, 2, 4, 8 };
+
+/* The bytes [lo, hi) that n elements of `size` bytes at p, step bytes apart, occupy. */
+static void byte_span(const char *p, ptrdiff_t step, ptrdiff_t n, ptrdiff_t size, uintptr_t *lo, uintptr_t *hi)
+{
+    uintptr_t a = (uintptr_t)p, last = (uintptr_t)(p + (n - 1) * step);
+    *lo = a < last ? a : last;
+    *hi = (a < last ? last : a) + (uintptr_t)size;
+}
+
+enum { OV_NONE, OV_COPY, OV_SEQ };
+
+/* How input k (size isz) must be read when the output (size osz) may share its bytes.
+ * The result must be that of NumPy's definition of the inner loop: element i is read,
+ * computed and written before element i + 1 is read.
+ *   OV_NONE  disjoint, or the same elements (in place): any order and split gives that;
+ *   OV_COPY  every element of the input is read before the output element that overwrites
+ *            it would be written, in a forward pass (out behind the input in the direction of
+ *            travel, same step): reading a snapshot of the input gives the same result, and
+ *            then blocks, SIMD and threads may go in any order;
+ *   OV_SEQ   anything else (ufunc.reduce/accumulate/reduceat, which read what they wrote,
+ *            an output that overlaps itself, a backward overlap): one element at a time. */
+static int classify_overlap(const char *in, ptrdiff_t is, ptrdiff_t isz, const char *out, ptrdiff_t os,
+                            ptrdiff_t osz, ptrdiff_t n)
+{
+    uintptr_t ilo, ihi, olo, ohi;
+    byte_span(in, is, n, isz, &ilo, &ihi);
+    byte_span(out, os, n, osz, &olo, &ohi);
+    if (ihi <= olo || ohi <= ilo) return OV_NONE;
+    if (in == out && is == os && isz == osz) return OV_NONE;
+    const ptrdiff_t as = os < 0 ? -os : os;
+    if (is == os && isz == osz && as >= osz && (os > 0 ? in > out : in < out)) return OV_COPY;
+    return OV_SEQ;
+}
+
 void ag_elementwise(const ag_loop *loop, ptrdiff_t n, char *const *args, const ptrdiff_t *steps)
 {
     if (loop->op < 0 || loop->op >= AG_NOPS || loop->call < 0 || loop->call >= AG_NCALLS || n <= 0)
         return;
+    if (loop->dtype < 0 || loop->dtype >= AG_NDTYPES) return;
     job j;
     j.dtype = loop->dtype;
     j.out_dtype = ag_loop_out_dtype(loop);
@@ -116,21 +156,51 @@ void ag_elementwise(const ag_loop *loop, ptrdiff_t n, char *const *args, const p
     j.narr = is_backward(loop->call) ? 2 : 1;
     j.nparams = op_nparams[loop->op];
     j.size = j.f32 ? (ptrdiff_t)sizeof(float) : (ptrdiff_t)sizeof(double);
-    j.args = args;
-    j.steps = steps;
+    j.seq = 0;
+
+    /* Inputs that share bytes with the output: see classify_overlap. */
+    const int nin = j.narr + j.nparams, out = nin;
+    char *arg[5];
+    ptrdiff_t step[5];
+    void *copies[4] = { NULL, NULL, NULL, NULL };
+    const ptrdiff_t osz = dtype_size[j.out_dtype];
+    for (int k = 0; k <= nin; k++) { arg[k] = args[k]; step[k] = steps[k]; }
+    if (n > 1 && (steps[out] < osz && steps[out] > -osz)) j.seq = 1;  /* the output overlaps itself */
+    for (int k = 0; k < nin && !j.seq; k++) {
+        const ptrdiff_t isz = k < j.narr ? dtype_size[j.dtype] : (ptrdiff_t)sizeof(double);
+        int how = classify_overlap(args[k], steps[k], isz, args[out], steps[out], osz, n);
+        if (how == OV_COPY) {
+            char *c = malloc((size_t)n * (size_t)isz);
+            if (!c) how = OV_SEQ;
+            else {
+                for (ptrdiff_t i = 0; i < n; i++) memcpy(c + i * isz, args[k] + i * steps[k], (size_t)isz);
+                copies[k] = c;
+                arg[k] = c;
+                step[k] = isz;
+            }
+        }
+        if (how == OV_SEQ) j.seq = 1;
+    }
+    if (j.seq)  /* the snapshots are not needed: the inputs are read in order */
+        for (int k = 0; k < nin; k++) { free(copies[k]); copies[k] = NULL; arg[k] = args[k]; step[k] = steps[k]; }
+
+    j.args = arg;
+    j.steps = step;
     const int native = loop->dtype == AG_FLOAT32 || loop->dtype == AG_FLOAT64;
     j.direct[0] = j.direct[1] = j.direct[2] = 1;
-    for (int k = 0; k < j.narr; k++) j.direct[k] = native && steps[k] == j.size;
-    j.direct[2] = native && steps[j.narr + j.nparams] == j.size;
+    for (int k = 0; k < j.narr; k++) j.direct[k] = native && step[k] == j.size;
+    j.direct[2] = native && step[out] == j.size;
     j.params_const = 1;
-    for (int k = 0; k < j.nparams; k++) j.params_const &= steps[j.narr + k] == 0;
+    for (int k = 0; k < j.nparams; k++) j.params_const &= step[j.narr + k] == 0;
 
     /* The kernels may raise spurious flags in lanes whose result is discarded
      * (and benign ones such as inexact); callers see their own flags unchanged. */
     fexcept_t flags;
     fegetexceptflag(&flags, FE_ALL_EXCEPT);
-    ag_parallel_for(n, op_grain[loop->op], 64, run_range, &j);
+    if (j.seq) run_range(&j, 0, n);
+    else ag_parallel_for(n, op_grain[loop->op], 64, run_range, &j);
     fesetexceptflag(&flags, FE_ALL_EXCEPT);
+    for (int k = 0; k < nin; k++) free(copies[k]);
 }
 
 void ag_ufunc_loop(char **args, const ptrdiff_t *dimensions, const ptrdiff_t *steps, void *data)

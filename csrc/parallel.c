@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,19 +53,30 @@ static struct {
 
 /* ---- thread count ---- */
 
-/* The positive integer in environment variable `name` (followed by a comma
- * list if `list`), or 0. */
-static int env_threads(const char *name, int list)
+int ag_parse_num_threads(const char *s, int list, int *n)
 {
-    const char *s = getenv(name);
+    *n = 0;
     if (!s)
-        return 0;
+        return AG_THREADS_UNSET;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (!*s)
+        return AG_THREADS_UNSET;
     char *end;
     errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || errno || v < 1 || v > INT_MAX || !(*end == '\0' || (list && *end == ',')))
-        return 0;
-    return (int)v;
+    long long v = strtoll(s, &end, 10);
+    if (list && *end == ',')
+        end += strlen(end);  /* the first entry of a comma list decides */
+    while (*end == ' ' || *end == '\t' || *end == '\n')
+        end++;
+    if (end == s || *end != '\0' || v < 1)
+        return AG_THREADS_INVALID;
+    if (errno == ERANGE || v > AG_MAX_THREADS) {
+        *n = AG_MAX_THREADS;
+        return AG_THREADS_CAPPED;
+    }
+    *n = (int)v;
+    return AG_THREADS_OK;
 }
 
 static int read_ll(const char *path, long long *v)
@@ -109,16 +121,17 @@ static int available_cpus(void)
 
 int ag_default_num_threads(void)
 {
-    int n = env_threads("ACTGRAD_NUM_THREADS", 0);
+    int n;
+    ag_parse_num_threads(getenv("ACTGRAD_NUM_THREADS"), 0, &n);
     if (!n)
-        n = env_threads("OMP_NUM_THREADS", 1);
+        ag_parse_num_threads(getenv("OMP_NUM_THREADS"), 1, &n);
     if (n)
         return n;
     n = available_cpus();
     int q = cgroup_cpus();
     if (q && q < n)
         n = q;
-    return n > 0 ? n : 1;
+    return n < 1 ? 1 : n > AG_MAX_THREADS ? AG_MAX_THREADS : n;
 }
 
 static inline int threads(void)
@@ -135,7 +148,11 @@ static inline int threads(void)
 
 int ag_get_num_threads(void) { return threads(); }
 
-void ag_set_num_threads(int n) { atomic_store_explicit(&num_threads, n, memory_order_relaxed); }
+void ag_set_num_threads(int n)
+{
+    n = n < 1 ? 1 : n > AG_MAX_THREADS ? AG_MAX_THREADS : n;
+    atomic_store_explicit(&num_threads, n, memory_order_relaxed);
+}
 
 const char *ag_threading_backend(void) { return "pthreads"; }
 

@@ -56,6 +56,19 @@ SCRIPT = textwrap.dedent(r'''
         if hasattr(ag, fname):
             CASES.append((name, getattr(ag, fname), args, kwargs))
 
+    def sigmoid_out_shifted(x, out=None):
+        """sigmoid with out partly overlapping its input (the snapshot path of the driver)."""
+        buf = np.empty(len(x) + 7)
+        buf[7:] = x
+        r = ag.sigmoid(buf[7:], out=buf[:-7])
+        if out is not None:
+            out[...] = r
+            return out
+        return r
+
+    CASES.append(("sigmoid, out over its input shifted", sigmoid_out_shifted, (x64,), {}))
+    CASES.append(("tanh_backward.accumulate", ag.tanh_backward.accumulate, (np.abs(dy64[:20_000]) + 0.5,), {}))
+
     def bits(a):
         a = np.ascontiguousarray(a)
         return a.view(np.uint8)

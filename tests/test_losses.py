@@ -391,6 +391,197 @@ def test_threads_bitwise_identical(case):
     assert l1.tobytes() == l2.tobytes() and g1.tobytes() == g2.tobytes()
 
 
+# ---- out= overlapping the logits (issue 15, classes 1 and 2) ----
+
+def _grad_calls():
+    """(name, f(x, t, out) -> (loss or None, gradient), x shape, target maker) of every loss
+    gradient that takes out=, in the layouts of the C drivers (rows, columns, packed tiles,
+    the fast path, weights: the general path)."""
+    ce_shapes = {"rows": ((2, 16), -1), "rows_big": ((700, 40), -1), "cols": ((3, 5, 700), 1),
+                 "pack": ((900, 5), -1)}
+    calls = []
+    for lay, (shape, axis) in ce_shapes.items():
+        sample = tuple(d for i, d in enumerate(shape) if i != axis % len(shape))
+        C = shape[axis]
+        for kw in ({}, {"weight": np.linspace(0.5, 2, C)}, {"label_smoothing": 0.2}):
+            tag = f"ce_{lay}_{'_'.join(kw) or 'plain'}"
+            calls.append((tag + "_backward", lambda x, t, out, a=axis, kw=kw: (
+                None, ag.cross_entropy_backward(x, t, axis=a, out=out, **kw)), shape,
+                lambda sample=sample, C=C: RNG.integers(0, C, sample)))
+            calls.append((tag + "_with_grad", lambda x, t, out, a=axis, kw=kw: ag.cross_entropy_with_grad(
+                x, t, axis=a, out=out, **kw), shape, lambda sample=sample, C=C: RNG.integers(0, C, sample)))
+    for n in (33, 70_001):
+        calls.append((f"bce_backward_{n}", lambda x, t, out: (
+            None, ag.binary_cross_entropy_with_logits_backward(x, t, out=out)), (n,), lambda n=n: RNG.random(n)))
+        calls.append((f"bce_with_grad_{n}", lambda x, t, out: ag.binary_cross_entropy_with_logits_with_grad(
+            x, t, out=out), (n,), lambda n=n: RNG.random(n)))
+        calls.append((f"mse_backward_{n}", lambda x, t, out: (None, ag.mse_loss_backward(x, t, out=out)), (n,),
+                      lambda n=n: RNG.random(n)))
+        calls.append((f"mse_with_grad_{n}", lambda x, t, out: ag.mse_loss_with_grad(x, t, out=out), (n,),
+                      lambda n=n: RNG.random(n)))
+    return calls
+
+
+@pytest.mark.parametrize("call", _grad_calls(), ids=lambda c: c[0])
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_gradient_out_partially_overlapping_logits(call, dtype):
+    """out= sharing memory with the logits, shifted by 1, 40 or -3 elements, on 1 and 2
+    threads: the loss and gradient are bitwise those of a separate out (the kernels wrote
+    e^z of one row over the next row's logits, and threads over each other's ranges)."""
+    name, f, shape, make_target = call
+    t = make_target()
+    if name.startswith(("bce", "mse")):
+        t = t.astype(dtype)
+    size = int(np.prod(shape))
+    for shift in (1, 40, -3):
+        for threads in (1, 2):
+            buf = logits((size + abs(shift),), dtype)
+            xs, os_ = (slice(abs(shift), None), slice(0, size)) if shift > 0 else \
+                (slice(0, size), slice(abs(shift), None))
+            x, out = buf[xs].reshape(shape), buf[os_].reshape(shape)
+            with ag.num_threads(threads):
+                loss_ref, g_ref = f(x.copy(), t, None)
+                loss, g = f(x, t, out)
+            assert g is out
+            assert g.tobytes() == g_ref.tobytes(), f"{name} shift {shift} threads {threads}"
+            if loss_ref is not None:
+                assert np.asarray(loss).tobytes() == np.asarray(loss_ref).tobytes(), f"{name} loss"
+
+
+def test_cross_entropy_out_overlapping_logits_reproducer():
+    buf = np.random.default_rng(0).standard_normal(33)
+    x, out = buf[:-1].reshape(2, 16), buf[1:].reshape(2, 16)
+    ref_loss, ref = ag.cross_entropy_with_grad(x.copy(), np.array([0, 0]))
+    loss, g = ag.cross_entropy_with_grad(x, np.array([0, 0]), out=out)
+    assert g is out and g.tobytes() == ref.tobytes() and loss == ref_loss
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_gradient_out_is_logits_in_place(dtype):
+    """out being the logits themselves (the same elements) is computed in place."""
+    for shape, axis in (((300, 40), -1), ((3, 5, 700), 1), ((900, 5), -1)):
+        x = logits(shape, dtype)
+        t = RNG.integers(0, shape[axis], tuple(d for i, d in enumerate(shape) if i != axis % len(shape)))
+        ref = ag.cross_entropy_with_grad(x.copy(), t, axis=axis)
+        loss, g = ag.cross_entropy_with_grad(x, t, axis=axis, out=x)
+        assert g is x and g.tobytes() == ref[1].tobytes() and loss == ref[0]
+
+
+# ---- class weights that no target uses (issue 15, class 5) ----
+
+@pytest.mark.parametrize("C,axis,shape", [(3, -1, (2, 3)), (20, -1, (5, 20)), (4, 1, (2, 4, 70)), (20, 0, (20, 9))])
+@pytest.mark.parametrize("bad", [np.inf, np.nan, -np.inf])
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_cross_entropy_unused_class_weight_not_read(C, axis, shape, bad, dtype):
+    """Without label smoothing PyTorch reads only weight[target]: inf or NaN on a class no
+    target uses changes neither the loss nor the gradient (both were NaN: 0 * inf)."""
+    x = logits(shape, dtype)
+    sample = tuple(d for i, d in enumerate(shape) if i != axis % len(shape))
+    t = RNG.integers(0, C - 1, sample)           # the last class is never a target
+    w = np.linspace(0.5, 2.0, C)
+    w_bad = w.copy()
+    w_bad[-1] = bad
+    for red in ("mean", "sum", "none"):
+        loss, g = ag.cross_entropy_with_grad(x, t, axis=axis, weight=w, reduction=red)
+        loss_b, g_b = ag.cross_entropy_with_grad(x, t, axis=axis, weight=w_bad, reduction=red)
+        assert np.asarray(loss_b).tobytes() == np.asarray(loss).tobytes(), red
+        assert g_b.tobytes() == g.tobytes(), red
+        assert np.asarray(ag.cross_entropy(x, t, axis=axis, weight=w_bad, reduction=red)).tobytes() == \
+            np.asarray(loss).tobytes()
+    # with label smoothing every class's weight enters (PyTorch too): not a finite number
+    assert not np.isfinite(ag.cross_entropy(x, t, axis=axis, weight=w_bad, label_smoothing=0.1))
+
+
+# ---- every SIMD path gives the same bits (issue 15, class 6) ----
+
+SIMD_PATHS = ag.config()["simd_supported"]
+
+
+def _loss_results():
+    """Every loss and gradient, float32 and float64, in every driver layout, with weights,
+    smoothing, probability targets and every reduction."""
+    rng = np.random.default_rng(11)
+    out = {}
+    for dtype in (F32, F64):
+        for shape, axis in (((1, 20), -1), ((7, 33), -1), ((64, 10), -1), ((3, 6, 45), 1), ((5, 200), 0),
+                            ((2, 129), -1)):
+            x = (rng.standard_normal(shape) * 4).astype(dtype)
+            C = shape[axis]
+            sample = tuple(d for i, d in enumerate(shape) if i != axis % len(shape))
+            t = rng.integers(0, C, sample)
+            p = rng.random(shape)
+            p = (p / p.sum(axis, keepdims=True)).astype(dtype)
+            w = rng.uniform(0.5, 2, C)
+            for red in ("mean", "sum", "none"):
+                for kw in ({}, {"weight": w}, {"label_smoothing": 0.15}, {"weight": w, "label_smoothing": 0.3}):
+                    key = (dtype.__name__, shape, red, tuple(kw))
+                    out[("ce",) + key] = ag.cross_entropy_with_grad(x, t, axis=axis, reduction=red, **kw)
+                    out[("ce_probs",) + key] = ag.cross_entropy_with_grad(x, p, axis=axis, reduction=red, **kw)
+                    out[("ce_loss",) + key] = ag.cross_entropy(x, t, axis=axis, reduction=red, **kw)
+        for n in (1, 13, 1000, 4099, 70_001):
+            x = (rng.standard_normal(n) * 5).astype(dtype)
+            t = rng.random(n).astype(dtype)
+            for red in ("mean", "sum", "none"):
+                out[("bce", dtype.__name__, n, red)] = ag.binary_cross_entropy_with_logits_with_grad(
+                    x, t, reduction=red)
+                out[("bce_w", dtype.__name__, n, red)] = ag.binary_cross_entropy_with_logits_with_grad(
+                    x, t, weight=rng.random(n).astype(dtype), pos_weight=np.float64(1.7), reduction=red)
+                out[("bce_loss", dtype.__name__, n, red)] = ag.binary_cross_entropy_with_logits(x, t, reduction=red)
+                out[("mse", dtype.__name__, n, red)] = ag.mse_loss_with_grad(x, t, reduction=red)
+                out[("mse_loss", dtype.__name__, n, red)] = ag.mse_loss(x, t, reduction=red)
+                out[("mse_bw", dtype.__name__, n, red)] = ag.mse_loss_backward(x, t, reduction=red, grad=0.3)
+    return {k: tuple(np.asarray(a).tobytes() for a in (v if isinstance(v, tuple) else (v,))) for k, v in out.items()}
+
+
+@pytest.mark.skipif(len(SIMD_PATHS) < 2, reason="this machine runs the scalar path only")
+def test_losses_simd_paths_bitwise_identical(restore_isa):
+    """Every loss and gradient gives the same bits on every SIMD path (like the activations,
+    tests/test_calling_convention.py): float32 cross-entropy of a (1, 20) row was 3.0519733
+    on scalar and 3.0519736 on avx2 (horizontal sums in each ISA's own lane order)."""
+    from actgrad import _core
+    results = {}
+    for isa in SIMD_PATHS:
+        _core.set_isa(isa)
+        results[isa] = _loss_results()
+    for isa in SIMD_PATHS[1:]:
+        bad = [k for k in results["scalar"] if results[isa][k] != results["scalar"][k]]
+        assert not bad, f"{isa} differs from scalar in {len(bad)} cases, e.g. {bad[:3]}"
+
+
+# ---- float32 means and sums (issue 15, class 7) ----
+
+def _ulps(got, exact):
+    """Distance of float32 `got` from the exact value, in float32 ULPs at that value."""
+    return abs(float(got) - exact) / float(np.spacing(np.float32(abs(exact))))
+
+
+def test_float32_mean_examples():
+    # 1.1f squared, rounded to float32, is the mean of 4096 equal terms: exactly
+    term = np.float32(1.1) * np.float32(1.1)
+    assert ag.mse_loss(np.full(4096, 1.1, F32), np.zeros(4096, F32)) == term
+    assert ag.mse_loss(np.full(4096, 1.1, F32), np.zeros(4096, F32), reduction="sum") == np.float32(4096 * float(term))
+    # BCE of zero logits against 0.5 is ln 2 per element: the mean is ln 2 rounded once
+    assert ag.binary_cross_entropy_with_logits(np.zeros(1000, F32), np.full(1000, 0.5, F32)) == np.float32(np.log(2))
+
+
+@pytest.mark.parametrize("n", [1, 7, 31, 32, 33, 255, 256, 257, 4096, 4097, 100_003, 1_000_000])
+@pytest.mark.parametrize("kind", ["mse", "bce"])
+def test_float32_mean_and_sum_within_one_ulp(n, kind):
+    """A float32 mean or sum of any length is within 1 ULP of the exact value of its float32
+    terms (the terms: reduction='none')."""
+    import math
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n) * rng.choice([0.1, 3.0, 30.0])).astype(F32)
+    t = rng.random(n).astype(F32)
+    f = ag.mse_loss if kind == "mse" else ag.binary_cross_entropy_with_logits
+    terms = f(x, t, reduction="none")
+    exact = math.fsum(terms.astype(np.float64).tolist())
+    for threads in (1, 2):
+        with ag.num_threads(threads):
+            assert _ulps(f(x, t, reduction="sum"), exact) <= 1.0
+            assert _ulps(f(x, t), exact / n) <= 1.0
+
+
 def test_no_floating_point_warnings():
     x = np.array([[1e4, -1e4, 0.0], [-np.inf, 0.0, 1.0], [88.0, -104.0, 0.0]], F32)
     with np.errstate(all="raise"):

@@ -493,6 +493,166 @@ def test_input_is_also_out_of_second_array(data):
     assert_same(result, ref)
 
 
+# sizes that go through one range, several SIMD blocks, and several thread ranges of every op
+THREADED_SIZES = (0, 1, 17, 1000, 40_000, 270_000)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_partially_overlapping_out_any_threads(data):
+    """out sharing memory with an input shifted by any number of elements (either direction,
+    any step), on 1 to 4 threads, for sizes that split into several thread ranges: the
+    result is bitwise the non-overlapping computation (threads once read, at the range
+    boundaries, what another range had already overwritten)."""
+    fn = data.draw(st.sampled_from(ELEMENTWISE), label="fn")
+    n = data.draw(st.sampled_from(THREADED_SIZES), label="n")
+    dtype = np.dtype(data.draw(st.sampled_from(["f2", "f4", "f8"])))
+    shift = data.draw(st.integers(-70, 70).filter(bool), label="shift")
+    step = data.draw(st.sampled_from([1, 1, -1, 2]), label="step")
+    threads = data.draw(st.integers(1, 4), label="threads")
+    which = data.draw(st.integers(0, fn.narr - 1), label="overlapping array")
+    kwargs = data.draw(param_kwargs(fn, valid_only=True), label="params")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    a = abs(step)
+    buf = _values(rng, ((n + abs(shift)) * a,), dtype)
+    lo, hi = slice(0, (n - 1) * a + 1 if n else 0), slice(abs(shift) * a, (n + abs(shift) - 1) * a + 1 if n else 0)
+    inp, out = (buf[hi], buf[lo]) if shift > 0 else (buf[lo], buf[hi])
+    inp, out = (inp, out) if step > 0 else (inp[::-1], out[::-1])
+    inp, out = inp[::a], out[::a]
+    arrs = [_values(rng, (n,), dtype) for _ in range(fn.narr)]
+    arrs[which] = inp
+    ref, err = _reference(fn, arrs, kwargs)
+    assert err is None
+    if ref.dtype != dtype:
+        return
+    with ag.num_threads(threads):
+        result = _call(fn, arrs, kwargs, out=out)
+    assert result is out
+    assert_same(out, ref)
+
+
+SOFTMAX_OUT = ("softmax", "log_softmax", "softmax_backward", "softmax_jvp", "log_softmax_backward")
+
+
+@SETTINGS
+@given(data=st.data())
+def test_softmax_family_out_overlapping_input_any_threads(data):
+    """The softmax family's out= sharing memory with an input (shifted by any number of
+    elements, either direction), along any axis, on 1 to 3 threads: bitwise the result into a
+    separate array."""
+    name = data.draw(st.sampled_from(SOFTMAX_OUT), label="fn")
+    f = getattr(ag, name)
+    narr = 1 if name in ("softmax", "log_softmax") else 2
+    rows = data.draw(st.sampled_from([1, 3, 64, 3000]), label="rows")
+    cols = data.draw(st.sampled_from([1, 5, 16, 100]), label="cols")
+    axis = data.draw(st.sampled_from([-1, 0]), label="axis")
+    dtype = np.dtype(data.draw(st.sampled_from(["f4", "f8"])))
+    shift = data.draw(st.integers(-40, 40).filter(bool), label="shift")
+    which = data.draw(st.integers(0, narr - 1), label="overlapping array")
+    threads = data.draw(st.integers(1, 3), label="threads")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    size = rows * cols
+    buf = rng.standard_normal(size + abs(shift)).astype(dtype)
+    a, b = (buf[abs(shift):], buf[:size]) if shift > 0 else (buf[:size], buf[abs(shift):])
+    arrs = [rng.standard_normal((rows, cols)).astype(dtype) for _ in range(narr)]
+    arrs[which] = a.reshape(rows, cols)
+    out = b.reshape(rows, cols)
+    with ag.num_threads(threads):
+        expected = f(*(x.copy() for x in arrs), axis=axis)
+        got = f(*arrs, axis=axis, out=out)
+    assert got is out
+    assert_same(out, expected)
+
+
+UFUNCS = sorted({getattr(ag.ufuncs, n) for n in dir(ag.ufuncs) if isinstance(getattr(ag.ufuncs, n), np.ufunc)},
+                key=lambda u: u.__name__)
+BINARY_UFUNCS = [u for u in UFUNCS if u.nin == 2]
+
+
+def _fold(u, values, first_dtype):
+    """reduce's definition: r = v0, then r = u(r, v) for each following v, one call each."""
+    r = first_dtype.type(values[0])
+    for v in values[1:]:
+        r = u(r, v)
+    return r
+
+
+@SETTINGS
+@given(data=st.data())
+def test_ufunc_methods(data):
+    """ufunc.reduce, accumulate, reduceat, outer and at of every ufunc (one- and two-input
+    activations' backward passes, and ag.ufuncs with parameters as inputs) either give what
+    their NumPy definition gives -- the output written before it is read again, one element
+    at a time, never a block read of memory not yet written -- or raise ValueError."""
+    u = data.draw(st.sampled_from(UFUNCS), label="ufunc")
+    dtype = np.dtype(data.draw(st.sampled_from(["f2", "f4", "f8"])))
+    n = data.draw(st.integers(1, 300), label="n")
+    threads = data.draw(st.integers(1, 3), label="threads")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    a = (rng.standard_normal(n) * rng.choice([0.5, 3.0])).astype(dtype)
+    method = data.draw(st.sampled_from(["reduce", "accumulate", "reduceat", "outer", "at"]), label="method")
+    with ag.num_threads(threads):
+        if method == "at" and u.nin > 2:   # NumPy's ufunc.at takes one or two inputs
+            with pytest.raises(ValueError):
+                u.at(a.copy(), [0], *([1.0] * (u.nin - 1)))
+            return
+        if method == "at":
+            idx = rng.integers(0, n, size=min(n, 20))
+            x, others = a.copy(), [rng.standard_normal(len(idx)) for _ in range(u.nin - 1)]
+            expected = a.copy()
+            for k, i in enumerate(idx):     # in order, repeated indices applied again
+                expected[i] = u(expected[i], *(o[k] for o in others))
+            u.at(x, idx, *others)
+            assert_same(x, expected)
+            return
+        if u.nin != 2:
+            with pytest.raises(ValueError):
+                getattr(u, method)(*((a, a) if method == "outer" else (a, [0]) if method == "reduceat" else (a,)))
+            return
+        if method == "outer":
+            b = a[::-1][:7]
+            assert_same(u.outer(a, b), u(a[:, None], b[None, :]))
+            return
+        idx = np.sort(rng.integers(0, n, size=5))
+        try:
+            got = getattr(u, method)(*((a, idx) if method == "reduceat" else (a,)))
+        except TypeError as exc:
+            # x's dtype with a float64 parameter (loops like fd->f): NumPy may refuse to feed
+            # the output back as the first input, naming the ufunc and the method
+            assert any(t[0] != t[1] for t in u.types) and dtype != np.float64, exc
+            assert f"{u.__name__}.{method}" in str(exc)
+            return
+        if method == "reduce":
+            assert_same(got, _fold(u, a, got.dtype))
+            m = a[: n // 3 * 3].reshape(-1, 3)
+            if m.size:
+                assert_same(u.reduce(m, axis=0), _fold(u, list(m), got.dtype))
+                assert_same(u.reduce(m, axis=1), np.array([_fold(u, row, got.dtype) for row in m], got.dtype))
+        elif method == "accumulate":
+            expected = np.array([_fold(u, a[: i + 1], got.dtype) for i in range(min(n, 40))], got.dtype)
+            assert_same(got[: len(expected)], expected)
+        else:
+            ends = list(idx[1:]) + [n]
+            expected = [_fold(u, a[i:j], got.dtype) if i < j else got.dtype.type(a[i]) for i, j in zip(idx, ends)]
+            assert_same(got, np.array(expected, got.dtype))
+
+
+def test_ufunc_accumulate_large_on_threads():
+    """accumulate over many elements with several threads: no uninitialised memory read
+    (the reproducer gave different garbage each run), the same as one element at a time."""
+    a = np.random.default_rng(5).uniform(0.5, 1.5, 50_000)
+    with ag.num_threads(4):
+        got = ag.tanh_backward.accumulate(a)
+        assert_same(ag.tanh_backward.accumulate(a), got)
+    assert_same(got[:4], np.array([_fold(ag.tanh_backward, a[: i + 1], a.dtype) for i in range(4)]))
+    r = got[0]
+    for i in range(1, 2000):
+        r = ag.tanh_backward(r, a[i])
+        assert_same(got[i], r)
+    assert_same(ag.sigmoid_backward.accumulate([1., 1., 2., 3.]),
+                np.array([_fold(ag.sigmoid_backward, [1., 1., 2., 3.][: i + 1], np.dtype("f8")) for i in range(4)]))
+
+
 PARAM_FUNCTIONS = [f for f in ELEMENTWISE if any(p.values[0].__class__ is not str for p in f.params)]
 
 
@@ -534,6 +694,89 @@ def test_raw_ufunc_parameter_arrays(data):
         kw = dict(zip((p.name for p in fn.params), pool[i]))
         expected[mask] = fn.func(*(a[mask] for a in arrs), **kw)
     assert_same(result, expected)
+
+
+SIMD_PATHS = ag.config()["simd_supported"]
+
+
+@pytest.mark.skipif(len(SIMD_PATHS) < 2, reason="this machine runs the scalar path only")
+@SETTINGS
+@given(data=st.data())
+def test_softmax_and_losses_same_bits_on_every_simd_path(data):
+    """The softmax family and every loss, on random shapes, axes and dtypes, give the same
+    bits on every SIMD path (the activations: tests/test_calling_convention.py)."""
+    from actgrad import _core
+    shape = data.draw(st.lists(st.integers(1, 40), min_size=1, max_size=3).map(tuple), label="shape")
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    dtype = np.dtype(data.draw(st.sampled_from(["f4", "f8"])))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = (rng.standard_normal(shape) * rng.choice([1.0, 8.0])).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+    C = shape[axis]
+    t = rng.integers(0, C, tuple(d for i, d in enumerate(shape) if i != axis % len(shape)))
+    p = rng.random(shape).astype(dtype)
+    kw = data.draw(st.sampled_from([{}, {"weight": rng.uniform(0.1, 3, C)}, {"label_smoothing": 0.2}]))
+    red = data.draw(st.sampled_from(["mean", "sum", "none"]))
+
+    def results():
+        y, ly = ag.softmax(x, axis=axis), ag.log_softmax(x, axis=axis)
+        r = [y, ly, ag.logsumexp(x, axis=axis), ag.softmax_backward(dy, y, axis=axis),
+             ag.softmax_jvp(dy, y, axis=axis), ag.log_softmax_backward(dy, ly, axis=axis),
+             *ag.cross_entropy_with_grad(x, t, axis=axis, reduction=red, **kw),
+             *ag.cross_entropy_with_grad(x, p, axis=axis, reduction=red, **kw),
+             *ag.binary_cross_entropy_with_logits_with_grad(x, p, reduction=red),
+             *ag.mse_loss_with_grad(x, dy, reduction=red)]
+        return [np.asarray(a).tobytes() for a in r]
+
+    before = _core.isa()
+    try:
+        _core.set_isa("scalar")
+        scalar = results()
+        for isa in SIMD_PATHS[1:]:
+            _core.set_isa(isa)
+            got = results()
+            assert [i for i, (a, b) in enumerate(zip(got, scalar)) if a != b] == [], isa
+    finally:
+        _core.set_isa(before)
+
+
+def test_regression_softplus_parameter_extremes():
+    """softplus at the ends of its parameters' ranges gives the limits (and PyTorch's values):
+    beta = inf is relu away from 0 (it gave NaN for x < 0: the rounding correction computed
+    0 * inf); a beta so small that 1/beta overflows gives +inf (the limit of log(2)/beta),
+    not NaN; a huge beta still rounds once."""
+    import math
+    x = np.array([-1e300, -1.0, -1e-300, 1e-300, 1.0, np.inf, -np.inf])
+    assert_same(ag.softplus(x, beta=np.inf), np.array([0.0, 0.0, 0.0, 1e-300, 1.0, np.inf, 0.0]))
+    f32 = ag.softplus(np.array([-3.0, -1.0, 1.0, 3.0], np.float32), beta=np.inf)
+    assert_same(f32, np.array([0.0, 0.0, 1.0, 3.0], np.float32))
+    assert_same(ag.softplus_derivative(np.array([-1.0, 1.0]), beta=np.inf), np.array([0.0, 1.0]))
+    for beta in (1e-310, 5e-324):
+        assert_same(ag.softplus(np.array([-1.0, 0.0, 2.0, np.inf, -np.inf]), beta=beta),
+                    np.array([np.inf, np.inf, np.inf, np.inf, 0.0]))
+        assert_same(ag.softplus_derivative(np.array([-1.0, 0.0, 2.0]), beta=beta), np.array([0.5, 0.5, 0.5]))
+    got = ag.softplus(np.array([1e-300, -1e-300]), beta=1e300)
+    want = np.array([math.log1p(math.e) / 1e300, math.log1p(math.exp(-1.0)) / 1e300])
+    assert np.all(np.abs(got - want) <= 2 * np.spacing(want))
+    # threshold at its ends: -inf makes it the identity, +inf never linear (PyTorch: the same)
+    assert_same(ag.softplus(np.array([-1.0, 1.0]), threshold=-np.inf), np.array([-1.0, 1.0]))
+    assert_same(ag.softplus(np.array([-1.0, 30.0]), threshold=np.inf), ag.softplus(np.array([-1.0, 30.0]), threshold=1e308))
+
+
+def test_regression_overlap_reproducers():
+    """The reports: sigmoid with out = the input shifted by 1 or 40 elements on 2 threads."""
+    for shift in (1, 40):
+        buf = np.random.default_rng(0).standard_normal(100_001 + shift).astype(np.float32)
+        expected = ag.sigmoid(buf[shift:].copy())
+        with ag.num_threads(2):
+            ag.sigmoid(buf[shift:], out=buf[:-shift])
+        assert_same(buf[:-shift], expected)
+        buf = np.random.default_rng(1).standard_normal(100_001 + shift)
+        dy = np.random.default_rng(2).standard_normal(100_001)
+        expected = ag.tanh_backward(dy, buf[shift:].copy())
+        with ag.num_threads(2):
+            ag.tanh_backward(dy, buf[shift:], out=buf[:-shift])
+        assert_same(buf[:-shift], expected)
 
 
 def test_example_counts():

@@ -260,6 +260,51 @@ def test_default_from_environment(env, expected):
     assert _probe(env) == [str(expected), str(expected)]
 
 
+def _probe_warnings(env):
+    """(thread count, default, the RuntimeWarnings' texts) of a fresh process under env."""
+    full = {k: v for k, v in os.environ.items() if k not in ("ACTGRAD_NUM_THREADS", "OMP_NUM_THREADS")}
+    full.update(env)
+    p = subprocess.run([sys.executable, "-W", "always::RuntimeWarning", "-c", PROBE], env=full,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.split(), [line for line in p.stderr.splitlines() if "RuntimeWarning" in line]
+
+
+@pytest.mark.parametrize("name", ["ACTGRAD_NUM_THREADS", "OMP_NUM_THREADS"])
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "3abc", "2.5", "0x10", "1e3"])
+def test_invalid_environment_ignored_with_a_warning(name, value):
+    """A value that is not a positive integer is ignored -- the CPU count is used -- and a
+    warning names the variable and the value."""
+    counts, warned = _probe_warnings({name: value})
+    cpus = _probe({})
+    assert counts == cpus
+    assert len(warned) == 1 and name in warned[0] and repr(value) in warned[0], warned
+
+
+@pytest.mark.parametrize("name", ["ACTGRAD_NUM_THREADS", "OMP_NUM_THREADS"])
+@pytest.mark.parametrize("value", ["4097", "99999", "99999999999999999999999"])
+def test_too_large_environment_capped_with_a_warning(name, value):
+    """The environment has set_num_threads' limit: above it the count is capped (a 2e8
+    element call once started 12,208 OS threads), with a warning naming the variable."""
+    counts, warned = _probe_warnings({name: value})
+    assert counts == [str(ag._threads.MAX_THREADS)] * 2
+    assert len(warned) == 1 and name in warned[0] and str(ag._threads.MAX_THREADS) in warned[0], warned
+    with pytest.raises(ValueError):
+        ag.set_num_threads(ag._threads.MAX_THREADS + 1)
+
+
+@pytest.mark.parametrize("env,expected", [
+    ({"ACTGRAD_NUM_THREADS": " 3 "}, 3),      # surrounding blanks
+    ({"ACTGRAD_NUM_THREADS": "4096"}, 4096),  # the limit itself
+    ({"ACTGRAD_NUM_THREADS": "abc", "OMP_NUM_THREADS": "3"}, 3),  # an ignored value falls through
+    ({"ACTGRAD_NUM_THREADS": "", "OMP_NUM_THREADS": "2"}, 2),     # empty is unset: no warning
+])
+def test_valid_environment_no_warning(env, expected):
+    counts, warned = _probe_warnings(env)
+    assert counts == [str(expected)] * 2
+    assert len(warned) == (1 if "abc" in env.values() else 0), warned
+
+
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity here")
 def test_default_from_cpus_and_affinity():
     cpus = sorted(os.sched_getaffinity(0))

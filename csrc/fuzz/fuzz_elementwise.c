@@ -19,7 +19,10 @@
  *   [6..8] element strides of array 0, array 1, output (signed, -3..3; the output's never 0)
  *   [9..11] offsets in elements (0..15) of the same
  *   [12] [13] parameter 0 and 1: an index into special_params, else raw bits from the data
- *   [14] thread count (1..4)  [15] per-element parameters: stride code and run length
+ *   [14] thread count (1..4, bits 0-1); in place, bits 2-6: the output lies 0..31 elements
+ *        behind the input in the direction of travel (partly overlapping it, as NumPy passes
+ *        f(buf[k:], out=buf[:-k]) without a copy)
+ *   [15] per-element parameters: stride code and run length
  *   [16..] data: raw bytes of the array elements in the input dtype, cycled as needed.
  *
  * Checks, besides ASan/UBSan reports:
@@ -130,6 +133,7 @@ typedef struct {
     ptrdiff_t n;
     int stride[3], off[3];   /* in elements: array 0, array 1, output */
     int inplace;             /* -1, or the array the output aliases */
+    int shift;               /* in place: the output lies `shift` elements behind that array */
     int alias_ab;            /* array 1 is array 0's memory */
     int per_elem, pstride;   /* parameters per element, their stride in doubles */
     int checked, fpflag, nthreads;
@@ -236,14 +240,18 @@ static void run_layout(const fcase *c, const int stride[3], const int off[3], co
     const ptrdiff_t n = c->n;
     const int es = esize_of[c->dtype], eo = esize_of[c->out_dtype];
     operand arr[2] = { { 0 }, { 0 } }, out, prm[2] = { { 0 }, { 0 } };
+    const int sh = c->shift;   /* 0 unless in place */
     for (int k = 0; k < c->narr; k++) {
         if (k == 1 && c->alias_ab) { arr[1] = arr[0]; continue; }
-        arr[k] = alloc_operand(n, stride[k], off[k], es);
+        const int shifted = sh && (k == c->inplace || c->alias_ab);   /* aliased: both are that array */
+        arr[k] = alloc_operand(n + (shifted ? sh : 0), stride[k], off[k], es);
+        if (shifted) arr[k].base += (ptrdiff_t)sh * stride[k] * es;   /* elements sh .. sh + n - 1 */
         for (ptrdiff_t i = 0; i < n; i++)
             memcpy(arr[k].base + i * stride[k] * es, c->vals[k] + i * es, (size_t)es);
     }
     const int ostride = c->inplace >= 0 ? stride[c->inplace] : stride[2];
     out = c->inplace >= 0 ? arr[c->inplace] : alloc_operand(n, ostride, off[2], eo);
+    if (sh) out.base -= (ptrdiff_t)sh * ostride * eo;
 
     char *args[5];
     ptrdiff_t steps[5];
@@ -281,8 +289,11 @@ static void run_layout(const fcase *c, const int stride[3], const int off[3], co
         }
     /* nothing written outside the output's elements; inputs unchanged */
     for (size_t b = 0; b < out.bytes; b++)
-        if (!slot_of(n, ostride, eo, out.mem + b - out.base) && out.mem[b] != CANARY)
+        if (!slot_of(n + sh, ostride, eo, out.mem + b - out.base) && out.mem[b] != CANARY)
             fail(c, "a byte outside the output's elements was written", -1);
+    for (ptrdiff_t i = n > sh ? n - sh : 0; i < n; i++)   /* the input's elements past the output */
+        if (memcmp(arr[c->inplace].base + i * ostride * es, c->vals[c->inplace] + i * es, (size_t)es) != 0)
+            fail(c, "an input element outside the overlapping output was modified", i);
     for (int k = 0; k < c->narr; k++) {
         if (k == c->inplace || (c->alias_ab && c->inplace >= 0)) continue;   /* holds the output */
         for (ptrdiff_t i = 0; i < n; i++)
@@ -407,6 +418,7 @@ static int decode(const uint8_t *data, size_t size, fcase *c)
     c->fpflag = (flags & 32) != 0;
     c->checked = !(flags & 64);
     c->nthreads = 1 + hb(data, size, 14) % 4;
+    c->shift = c->inplace >= 0 ? (hb(data, size, 14) >> 2) % 32 : 0;
 
     const int es = esize_of[c->dtype];
     const size_t dlen = size > 16 ? size - 16 : 0;

@@ -99,12 +99,11 @@ typedef struct {
     const void *w, *pw, *g;  /* weight, pos_weight, upstream gradient: NULL (absent), or */
     ptrdiff_t ws, pws, gs;   /* n values (step 1) or one value for all (step 0) */
     double scale;            /* gradient multiplier: dx = scale * g * d loss/dx (g = 1 if NULL) */
-    void *loss;              /* n losses, or NULL */
+    void *loss;              /* n losses, or NULL (the drivers sum them: losses_pointwise.c) */
     void *dx;                /* n gradients, or NULL */
-    int want_sum;            /* return the sum of the losses (else 0) */
 } ag_pointwise_run;
 
-typedef double (*ag_pointwise_fn)(const ag_pointwise_run *r);
+typedef void (*ag_pointwise_fn)(const ag_pointwise_run *r);
 
 typedef struct {
     const char *isa;

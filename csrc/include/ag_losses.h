@@ -44,7 +44,9 @@ typedef struct {
     ptrdiff_t gs[2];          /*   (outer, inner), strides may be 0; NULL: all 1 */
     void *loss;               /* reduction none: losses over (outer, inner), or NULL */
     ptrdiff_t ls[2];
-    void *dx;                 /* d loss / d logits laid out like x (may be x), or NULL */
+    void *dx;                 /* d loss / d logits laid out like x (may be x), or NULL; it must
+                                 not otherwise share memory with an input (src/actgrad/_losses.py
+                                 gives the C core a scratch array then) */
 } ag_ce_args;
 
 /* Mean: sum of the losses / the sum of the weights of the non-ignored index
@@ -70,7 +72,7 @@ typedef struct {
     double grad;                /* upstream gradient: of the mean or sum loss, or of each */
     ag_bcast grads;             /*   element's loss times grads (reduction none); p NULL: all 1 */
     void *loss;                 /* reduction none: n losses, or NULL */
-    void *dx;                   /* n gradients, or NULL */
+    void *dx;                   /* n gradients, or NULL; x itself or sharing no memory with an input */
 } ag_pointwise_args;
 
 int ag_bce_with_logits(const ag_pointwise_args *a, double *total);

@@ -43,16 +43,29 @@ void ag_parallel_for(ptrdiff_t n, ptrdiff_t grain, ptrdiff_t align, ag_range_fn 
  * ag_set_num_threads is called, it is ag_default_num_threads(), read once. */
 int ag_get_num_threads(void);
 
-/* Sets the thread count (n >= 1, not checked here).  Takes effect at the next
+/* The most threads: set_num_threads, ACTGRAD_NUM_THREADS and OMP_NUM_THREADS share it. */
+#define AG_MAX_THREADS 4096
+
+/* Parses a thread count from the environment (s may be NULL; `list`: OMP_NUM_THREADS's
+ * comma list, whose first entry counts).  Surrounding blanks are allowed. */
+enum {
+    AG_THREADS_OK,       /* *n = the count, 1 .. AG_MAX_THREADS */
+    AG_THREADS_UNSET,    /* NULL or blank: *n = 0 */
+    AG_THREADS_INVALID,  /* not a positive integer: *n = 0 (ignored) */
+    AG_THREADS_CAPPED    /* above AG_MAX_THREADS: *n = AG_MAX_THREADS */
+};
+int ag_parse_num_threads(const char *s, int list, int *n);
+
+/* Sets the thread count, clamped to [1, AG_MAX_THREADS].  Takes effect at the next
  * ag_parallel_for; workers are started lazily and never stopped, a lower
  * count just leaves some asleep. */
 void ag_set_num_threads(int n);
 
-/* ACTGRAD_NUM_THREADS if it is a positive integer, else OMP_NUM_THREADS (its
- * first entry if a comma list), else the CPUs this process may use: the
+/* ACTGRAD_NUM_THREADS if it is a positive integer (capped at AG_MAX_THREADS),
+ * else OMP_NUM_THREADS (its first entry if a comma list; the same rules), else the CPUs this process may use: the
  * sched_getaffinity count (sysconf(_SC_NPROCESSORS_ONLN) off Linux), capped by
  * the cgroup CPU quota rounded up (v2 /sys/fs/cgroup/cpu.max, v1
- * cpu.cfs_quota_us / cpu.cfs_period_us).  At least 1.  Reads the environment
+ * cpu.cfs_quota_us / cpu.cfs_period_us).  1 .. AG_MAX_THREADS.  Reads the environment
  * on every call. */
 int ag_default_num_threads(void);
 

@@ -53,7 +53,21 @@ static inline vec AG_FN(ls_log_sum_)(vec s)
     return AG_FN(ag_log1p)(v_sub(s, AG_C(1)));
 }
 
-/* ---- cross-entropy, vectors along a row (cs == 1) ---- */
+/* ---- cross-entropy, vectors along a row (cs == 1) ----
+ * The row sums are laid out the same on every ISA, so that each gives the same bits:
+ * CE_VW lanes (those of the widest vector, AVX-512), class c in lane c % CE_VW, held in
+ * CE_NV vectors of this ISA, then added in one fixed tree (ce_vsum_). */
+#define CE_VW (64 / (int)sizeof(AG_T))
+#define CE_NV (CE_VW / VLANES)
+
+static inline AG_T AG_FN(ce_vsum_)(const vec *acc)
+{
+    _Alignas(64) AG_T t[CE_VW];
+    for (int k = 0; k < CE_NV; k++) v_store(t + k * VLANES, acc[k]);
+    for (int h = CE_VW / 2; h > 0; h /= 2)
+        for (int l = 0; l < h; l++) t[l] += t[l + h];
+    return t[0];
+}
 
 /* Pass 2 of ce_rows on classes [c, c + r): e = e^(x - m) (stored in g), *s += e,
  * and the target sums (*A, *lin; see the top of the file).  `masked` (r < VLANES)
@@ -91,7 +105,7 @@ static inline void AG_FN(ce_row_pass3_)(const ag_ce_block *b, const AG_T *q, AG_
 {
     const AG_T *w = (const AG_T *)b->w;
     vec t = q ? v_fma(AG_FN(ls_ld_)(q + c, r), son, soff) : soff;
-    if (w) t = v_mul(t, AG_FN(ls_ld_)(w + c, r));
+    if (w && (q || b->off != 0)) t = v_mul(t, AG_FN(ls_ld_)(w + c, r));  /* else t = 0: w_c unread */
     AG_FN(ls_st_)(g + c, r, v_fms(k, AG_FN(ls_ld_)(g + c, r), t));
 }
 
@@ -119,31 +133,35 @@ static void AG_FN(k_ce_rows)(const ag_ce_block *b)
         const AG_T m = v_hmax(mv);
         /* the target's logit, read before pass 2 (g may be x) */
         const AG_T zy = y >= 0 ? x[y] - m : 0, wy = y >= 0 && w ? w[y] : 1;
-        /* pass 2 */
-        vec s = AG_C(0), A = AG_C(0), lin = AG_C(0);
+        /* pass 2: whole CE_VW-lane groups, then the vectors of the rest (a masked tail) */
+        vec s[CE_NV], A[CE_NV], lin[CE_NV];
+        for (int k = 0; k < CE_NV; k++) s[k] = A[k] = lin[k] = AG_C(0);
+        const vec mm = v_set1(m);
         const AG_T *next = x + b->ss;  /* prefetched while this row computes */
-        if (!q && b->off == 0) {  /* index targets without smoothing: only s */
-            const vec mm = v_set1(m);
-            for (c = 0; c < cv; c += VLANES) {
-                __builtin_prefetch(next + c);
-                vec e = AG_FN(ag_exp_le0)(v_sub(v_load(x + c), mm));
-                if (g) v_store(g + c, e);
-                s = v_add(s, e);
+        const int only_s = !q && b->off == 0;  /* index targets without smoothing: only s */
+        for (c = 0; c + CE_VW <= C; c += CE_VW)
+            for (int k = 0; k < CE_NV; k++) {
+                const ptrdiff_t ck = c + k * VLANES;
+                __builtin_prefetch(next + ck);
+                if (only_s) {
+                    vec e = AG_FN(ag_exp_le0)(v_sub(v_load(x + ck), mm));
+                    if (g) v_store(g + ck, e);
+                    s[k] = v_add(s[k], e);
+                } else {
+                    AG_FN(ce_row_pass2_)(b, x, q, g, ck, VLANES, 0, mm, &s[k], &A[k], &lin[k]);
+                }
             }
-        } else {
-            for (c = 0; c < cv; c += VLANES) {
-                __builtin_prefetch(next + c);
-                AG_FN(ce_row_pass2_)(b, x, q, g, c, VLANES, 0, v_set1(m), &s, &A, &lin);
-            }
+        for (int k = 0; c < C; c += VLANES, k++) {
+            const ptrdiff_t r = C - c;
+            AG_FN(ce_row_pass2_)(b, x, q, g, c, r, r < VLANES, mm, &s[k], &A[k], &lin[k]);
         }
-        if (ct) AG_FN(ce_row_pass2_)(b, x, q, g, c, ct, 1, v_set1(m), &s, &A, &lin);
-        s_[i] = v_hsum(s);
+        s_[i] = AG_FN(ce_vsum_)(s);
         if (q) {
-            A_[i] = v_hsum(A);
-            lin_[i] = v_hsum(lin);
-        } else {
-            A_[i] = on * wy + off * wsum;
-            lin_[i] = on * wy * zy + (off != 0 ? off * v_hsum(lin) : 0);
+            A_[i] = AG_FN(ce_vsum_)(A);
+            lin_[i] = AG_FN(ce_vsum_)(lin);
+        } else {  /* without smoothing only w_y is read (PyTorch): an unused class's weight may be inf */
+            A_[i] = off != 0 ? on * wy + off * wsum : on * wy;
+            lin_[i] = on * wy * zy + (off != 0 ? off * AG_FN(ce_vsum_)(lin) : 0);
         }
         if (!g) continue;
         /* pass 3 */
@@ -210,7 +228,7 @@ static void AG_FN(k_ce_cols)(const ag_ce_block *b)
             }
         }
         if (!q) {
-            A = v_fma(on, wy, v_mul(off, AG_C(b->wsum)));
+            A = b->off != 0 ? v_fma(on, wy, v_mul(off, AG_C(b->wsum))) : v_mul(on, wy);  /* see ce_rows */
             lin = b->off != 0 ? v_fma(v_mul(on, wy), zy, v_mul(off, lin)) : v_mul(v_mul(on, wy), zy);
         }
         if (b->loss) {
@@ -223,7 +241,7 @@ static void AG_FN(k_ce_cols)(const ag_ce_block *b)
         const vec k = v_div(v_mul(sc, A), s), son = v_mul(sc, on), soff = v_mul(sc, off);
         for (ptrdiff_t c = 0; c < C; c++) {
             vec t = q ? v_fma(AG_FN(ls_ld_)(q + c * cs, r), son, soff) : soff;
-            if (w) t = v_mul(t, v_set1(w[c]));
+            if (w && (q || b->off != 0)) t = v_mul(t, v_set1(w[c]));
             vec gv = v_fms(k, AG_FN(ls_ld_)(g + c * cs, r), t);
             AG_FN(ls_st_)(g + c * cs, r, v_select(live, gv, zero));
         }
@@ -244,13 +262,11 @@ static inline vec AG_FN(ls_opt_)(const AG_T *p, ptrdiff_t step, ptrdiff_t i, ptr
     return step ? AG_FN(ls_ld_)(p + i, r) : v_set1(*p);
 }
 
-static double AG_FN(k_bce_logits)(const ag_pointwise_run *a)
+static void AG_FN(k_bce_logits)(const ag_pointwise_run *a)
 {
     const AG_T *x = (const AG_T *)a->x, *t = (const AG_T *)a->t;
     const AG_T *w = (const AG_T *)a->w, *pw = (const AG_T *)a->pw, *g = (const AG_T *)a->g;
     const vec one = AG_C(1), zero = AG_C(0), scale = AG_C(a->scale);
-    const int want_loss = a->loss || a->want_sum;
-    vec sum = zero;
     for (ptrdiff_t i = 0; i < a->n; i += VLANES) {
         const ptrdiff_t r = a->n - i;
         vec xv = AG_FN(ls_ld_)(x + i, r), tv = AG_FN(ls_ld_)(t + i, r);
@@ -258,11 +274,9 @@ static double AG_FN(k_bce_logits)(const ag_pointwise_run *a)
         vec pwv = AG_FN(ls_opt_)(pw, a->pws, i, r, one);
         vec lw = v_fma(v_sub(pwv, one), tv, one);                 /* 1 + (pw - 1) t */
         vec e = AG_FN(ag_exp_le0)(v_neg(v_abs(xv)));             /* e^-|x| in [0, 1] */
-        if (want_loss) {
+        if (a->loss) {
             vec sp = v_add(v_max(zero, v_neg(xv)), AG_FN(ag_log1p)(e));  /* softplus(-x); NaN kept */
-            vec L = v_mul(wv, v_fma(v_sub(one, tv), xv, v_mul(lw, sp)));
-            if (a->loss) AG_FN(ls_st_)((AG_T *)a->loss + i, r, L);
-            sum = v_add(sum, r >= VLANES ? L : v_select(AG_FN(ls_first_)(r), L, zero));
+            AG_FN(ls_st_)((AG_T *)a->loss + i, r, v_mul(wv, v_fma(v_sub(one, tv), xv, v_mul(lw, sp))));
         }
         if (a->dx) {
             vec d = v_div(one, v_add(one, e));
@@ -272,21 +286,16 @@ static double AG_FN(k_bce_logits)(const ag_pointwise_run *a)
             AG_FN(ls_st_)((AG_T *)a->dx + i, r, v_mul(v_mul(gr, wv), up));
         }
     }
-    return a->want_sum ? (double)v_hsum(sum) : 0.0;
 }
 
-static double AG_FN(k_mse)(const ag_pointwise_run *a)
+static void AG_FN(k_mse)(const ag_pointwise_run *a)
 {
     const AG_T *x = (const AG_T *)a->x, *t = (const AG_T *)a->t, *g = (const AG_T *)a->g;
-    const vec one = AG_C(1), zero = AG_C(0), scale = AG_C(a->scale);
-    vec sum = zero;
+    const vec one = AG_C(1), scale = AG_C(a->scale);
     for (ptrdiff_t i = 0; i < a->n; i += VLANES) {
         const ptrdiff_t r = a->n - i;
         vec d = v_sub(AG_FN(ls_ld_)(x + i, r), AG_FN(ls_ld_)(t + i, r));
-        vec L = v_mul(d, d);
-        if (a->loss) AG_FN(ls_st_)((AG_T *)a->loss + i, r, L);
-        sum = v_add(sum, r >= VLANES ? L : v_select(AG_FN(ls_first_)(r), L, zero));
+        if (a->loss) AG_FN(ls_st_)((AG_T *)a->loss + i, r, v_mul(d, d));
         if (a->dx) AG_FN(ls_st_)((AG_T *)a->dx + i, r, v_mul(d, v_mul(AG_FN(ls_opt_)(g, a->gs, i, r, one), scale)));
     }
-    return a->want_sum ? (double)v_hsum(sum) : 0.0;
 }

@@ -108,7 +108,9 @@ static inline vec AG_FN(ag_softplus_forward)(vec x, vec beta, vec threshold)
     vec q = v_div(m, beta);                                           /* (m + ml)/beta, one rounding: */
     vec rem = v_add(v_fnma(q, beta, m), ml);                          /* q + (m + ml - q beta)/beta */
     vmask lin = v_mor(v_gt(zh, threshold), v_eq(zh, AG_C(INFINITY))); /* also threshold = inf */
-    return v_select(lin, x, v_fma(rem, rb, q));                       /* NaN zh: l is NaN */
+    vec r = v_fma(rem, rb, q);                                        /* NaN zh: l, q are NaN */
+    r = v_select(v_isnan(r), q, r);  /* beta = inf (0 inf) or 1/beta = inf: the correction is NaN, q is the limit */
+    return v_select(lin, x, r);
 }
 
 static inline vec AG_FN(ag_softplus_derivative)(vec x, vec beta, vec threshold)

@@ -1,7 +1,8 @@
 /* The elementwise driver (csrc/elementwise.c) and dispatch (csrc/dispatch.c), without Python:
  * - strided, converted (float16, bool, integers) and per-element-parameter inputs give
  *   exactly the contiguous kernel's results;
- * - results do not depend on the thread count; in place works;
+ * - results do not depend on the thread count; in place works; inputs overlapping the output
+ *   (shifted, ufunc.reduce/accumulate) give the results NumPy defines;
  * - float16 conversions round to nearest even and keep inf/NaN;
  * - the caller's floating-point exception flags are left as they were;
  * - ACTGRAD_ISA-style switching (ag_set_isa) refuses unknown or unsupported paths.
@@ -161,6 +162,86 @@ static void test_dispatch(void)
                   "unsupported ISA refused");
 }
 
+/* Inputs sharing memory with the output give NumPy's definition of the inner loop (element i
+ * read, computed and written before element i + 1 is read), at any thread count: a forward
+ * overlap equals the computation on a copy, ufunc.reduce/accumulate chain their outputs. */
+static void test_overlap(void)
+{
+    enum { M = 400001, PAD = 64 };
+    double *buf = malloc((M + 2 * PAD) * sizeof *buf), *src = malloc((M + 2 * PAD) * sizeof *src);
+    double *dy = malloc(M * sizeof *dy), *ref = malloc(M * sizeof *ref);
+    for (int i = 0; i < M + 2 * PAD; i++) src[i] = (urand() - 0.5) * 16;
+    for (int i = 0; i < M; i++) dy[i] = urand() - 0.5;
+    const ptrdiff_t d = sizeof(double);
+    static const int shifts[] = { 1, 40, -1, -40, 3 };
+    for (int t = 1; t <= 4; t += 3) {
+        ag_set_num_threads(t);
+        for (int k = 0; k < 5; k++) {
+            const int sh = shifts[k];
+            /* forward: out = buf[PAD + sh ...] ... the input at buf[PAD] */
+            memcpy(buf, src, (M + 2 * PAD) * sizeof *buf);
+            ag_kernels()->elementwise[AG_OP_sigmoid][AG_FORWARD][1](M, src + PAD, NULL, ref, NULL);
+            ag_loop fwd = { AG_OP_sigmoid, AG_FORWARD, AG_FLOAT64 };
+            char *fa[2] = { (char *)(buf + PAD), (char *)(buf + PAD + sh) };
+            ptrdiff_t fs[2] = { d, d };
+            ag_elementwise(&fwd, M, fa, fs);
+            if (sh < 0) {
+                check(same_f64(buf + PAD + sh, ref, M), "forward, out overlapping the input ahead of it");
+            } else {   /* out ahead of the input: element i reads what element i - sh wrote */
+                double *seq = malloc((M + 2 * PAD) * sizeof *seq);
+                memcpy(seq, src, (M + 2 * PAD) * sizeof *seq);
+                for (ptrdiff_t i = 0; i < M; i++)
+                    ag_kernels()->elementwise[AG_OP_sigmoid][AG_FORWARD][1](1, seq + PAD + i, NULL, seq + PAD + sh + i, NULL);
+                check(same_f64(buf, seq, M + 2 * PAD), "forward, out overlapping the input behind it: in order");
+                free(seq);
+            }
+            /* backward with out over x (forward-safe) and reversed steps */
+            memcpy(buf, src, (M + 2 * PAD) * sizeof *buf);
+            ag_kernels()->elementwise[AG_OP_tanh][AG_BACKWARD][1](M, dy, src + PAD + abs(sh), ref, NULL);
+            ag_loop bw = { AG_OP_tanh, AG_BACKWARD, AG_FLOAT64 };
+            char *ba[3] = { (char *)dy, (char *)(buf + PAD + abs(sh)), (char *)(buf + PAD) };
+            ptrdiff_t bs[3] = { d, d, d };
+            ag_elementwise(&bw, M, ba, bs);
+            check(same_f64(buf + PAD, ref, M), "backward, out overlapping x ahead of it");
+            memcpy(buf, src, (M + 2 * PAD) * sizeof *buf);
+            char *ra[3] = { (char *)(dy + M - 1), (char *)(buf + PAD + M - 1), (char *)(buf + PAD + M - 1 + abs(sh)) };
+            ptrdiff_t rs[3] = { -d, -d, -d };
+            ag_kernels()->elementwise[AG_OP_tanh][AG_BACKWARD][1](M, dy, src + PAD, ref, NULL);
+            ag_elementwise(&bw, M, ra, rs);
+            check(same_f64(buf + PAD + abs(sh), ref, M), "backward, negative steps, out behind x");
+        }
+        /* accumulate: out[i] = f(out[i-1], x[i]), out[0] given */
+        enum { A = 5000 };
+        static double acc[A], want[A];
+        acc[0] = want[0] = 0.75;
+        for (int i = 1; i < A; i++) {
+            double a = want[i - 1];
+            ag_kernels()->elementwise[AG_OP_tanh][AG_BACKWARD][1](1, &a, src + i, want + i, NULL);
+        }
+        ag_loop bw = { AG_OP_tanh, AG_BACKWARD, AG_FLOAT64 };
+        char *aa[3] = { (char *)acc, (char *)(src + 1), (char *)(acc + 1) };
+        ptrdiff_t as[3] = { d, d, d };
+        ag_elementwise(&bw, A - 1, aa, as);
+        check(same_f64(acc, want, A), "accumulate chains its outputs");
+        /* reduce: out (step 0) is also the first input */
+        double r = 0.75;
+        char *rd[3] = { (char *)&r, (char *)(src + 1), (char *)&r };
+        ptrdiff_t rst[3] = { 0, d, 0 };
+        ag_elementwise(&bw, A - 1, rd, rst);
+        check(r == want[A - 1], "reduce chains its output");
+        /* an output of step 0 alone: the last element's result */
+        double last;
+        char *la[2] = { (char *)src, (char *)&last };
+        ptrdiff_t ls[2] = { d, 0 };
+        ag_loop fwd = { AG_OP_sigmoid, AG_FORWARD, AG_FLOAT64 };
+        ag_elementwise(&fwd, M, la, ls);
+        ag_kernels()->elementwise[AG_OP_sigmoid][AG_FORWARD][1](1, src + M - 1, NULL, ref, NULL);
+        check(last == ref[0], "an output overlapping itself holds the last element's result");
+    }
+    ag_set_num_threads(ag_default_num_threads());
+    free(buf); free(src); free(dy); free(ref);
+}
+
 int main(void)
 {
     printf("dispatch: %s\n", ag_isa_name());
@@ -172,6 +253,7 @@ int main(void)
         test_conversions();
     }
     test_threads();
+    test_overlap();
     test_fp_flags();
     test_dispatch();
     printf("test_elementwise: %d passed, %d failed\n", passed, failed);

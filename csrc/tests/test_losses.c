@@ -8,7 +8,9 @@
  * - bitwise identical losses and gradients for 1 and 2 threads;
  * - BCE with logits and MSE against the reference, with broadcast weight/pos_weight/grad
  *   runs, finite for logits of +-1e4;
- * - the caller's floating-point exception flags are left as they were.
+ * - the caller's floating-point exception flags are left as they were;
+ * - every SIMD path gives the scalar path's bits (cross-entropy rows and columns, float32
+ *   sums, which are within 1 ULP of their terms); unused classes' weights are not read.
  * Build: make -C csrc test. */
 #include <fenv.h>
 #include <math.h>
@@ -499,6 +501,107 @@ static void test_pointwise_threads(void)
     free(x); free(t); free(g1); free(g2);
 }
 
+/* Every SIMD path gives the scalar path's bits: cross-entropy rows of every length up to 70
+ * (the row sums' lane layout, masked tails) and columns, with smoothing or probabilities;
+ * BCE/MSE sums of float32 terms (the driver adds them in double). */
+static void test_isa_identity(void)
+{
+    static const char *isas[] = { "scalar", "avx2", "avx512" };
+    enum { S = 9, CMAX = 70, NP = 5000 };
+    for (int f32 = 0; f32 < 2; f32++)
+        for (int probs = 0; probs < 2; probs++) {
+            static double x[S * CMAX], q[S * CMAX];
+            static int64_t y[S];
+            int ok = 1;
+            for (ptrdiff_t C = 1; C <= CMAX; C++) {
+                static char xb[S * CMAX * 8], qb[S * CMAX * 8], g[3][2][S * CMAX * 8];
+                double tot[3][2] = { { 0, 0 }, { 0, 0 }, { 0, 0 } };
+                for (ptrdiff_t i = 0; i < S * C; i++) { x[i] = (urand() - 0.5) * 30; q[i] = urand() / C; }
+                for (ptrdiff_t s = 0; s < S; s++) y[s] = (int64_t)(rng() % (uint64_t)C);
+                for (ptrdiff_t i = 0; i < S * C; i++) { setv(xb, i, f32, x[i]); setv(qb, i, f32, q[i]); }
+                for (int k = 0; k < 3; k++) {
+                    if (ag_set_isa(isas[k]) != 0) { memcpy(g[k], g[0], sizeof g[0]); memcpy(tot[k], tot[0], sizeof tot[0]); continue; }
+                    for (int cols = 0; cols < 2; cols++) {   /* (S, C) rows, then (1, C, S) columns */
+                        ag_ce_args a;
+                        memset(&a, 0, sizeof a);
+                        a.f32 = f32; a.outer = cols ? 1 : S; a.C = C; a.inner = cols ? S : 1; a.x = xb;
+                        a.xs[0] = cols ? C * S : C; a.xs[1] = cols ? S : 1; a.xs[2] = 1;
+                        a.target = probs ? NULL : y; a.ts[0] = cols ? S : 1; a.ts[1] = 1; a.ignore_index = -100;
+                        a.probs = probs ? qb : NULL; a.label_smoothing = probs ? 0 : 0.1;
+                        a.reduction = AG_REDUCE_SUM; a.grad = 1; a.dx = g[k][cols];
+                        int64_t bad;
+                        ag_cross_entropy(&a, &tot[k][cols], &bad);
+                    }
+                }
+                for (int cols = 0; cols < 2; cols++)
+                    ok &= memcmp(&tot[0][cols], &tot[1][cols], 8) == 0 && memcmp(&tot[0][cols], &tot[2][cols], 8) == 0 &&
+                          same(g[0][cols], g[1][cols], S * C, f32) && same(g[0][cols], g[2][cols], S * C, f32);
+            }
+            check(ok, f32 ? "cross-entropy float: every SIMD path gives the scalar bits (C = 1..70)"
+                          : "cross-entropy double: every SIMD path gives the scalar bits (C = 1..70)");
+        }
+    /* BCE/MSE float32 sums: the same bits on every path, within 1 ULP of the exact sum */
+    static float xf[NP], tf[NP], lf[NP];
+    for (int i = 0; i < NP; i++) { xf[i] = (float)((urand() - 0.5) * 8); tf[i] = (float)urand(); }
+    for (int mse = 0; mse < 2; mse++) {
+        double tot[3] = { 0, 0, 0 };
+        int ok = 1;
+        for (int k = 0; k < 3; k++) {
+            if (ag_set_isa(isas[k]) != 0) { tot[k] = tot[0]; continue; }
+            ag_pointwise_args a;
+            memset(&a, 0, sizeof a);
+            a.f32 = 1; a.n = NP; a.x = xf; a.t = tf; a.reduction = AG_REDUCE_SUM; a.grad = 1;
+            mse ? ag_mse(&a, &tot[k]) : ag_bce_with_logits(&a, &tot[k]);
+            a.reduction = AG_REDUCE_NONE; a.loss = lf;
+            double unused;
+            mse ? ag_mse(&a, &unused) : ag_bce_with_logits(&a, &unused);
+            long double exact = 0;
+            for (int i = 0; i < NP; i++) exact += lf[i];
+            ok &= ulp_err((float)tot[k], exact, 1) <= 1.0;
+        }
+        ok &= memcmp(&tot[0], &tot[1], 8) == 0 && memcmp(&tot[0], &tot[2], 8) == 0;
+        check(ok, mse ? "mse float sum: same bits on every path, within 1 ULP of its float terms"
+                      : "bce float sum: same bits on every path, within 1 ULP of its float terms");
+    }
+    ag_set_isa("scalar");
+}
+
+/* Index targets without smoothing read only weight[target]: an inf or NaN weight on a class
+ * that no target uses changes neither the loss nor the gradient (PyTorch). */
+static void test_ce_unused_weight(void)
+{
+    static const char *isas[] = { "scalar", "avx2", "avx512" };
+    enum { S = 6, C = 20 };
+    double x[S * C], w[C], wbad[C], g1[S * C], g2[S * C];
+    int64_t y[S];
+    for (int i = 0; i < S * C; i++) x[i] = (urand() - 0.5) * 6;
+    for (int c = 0; c < C; c++) w[c] = wbad[c] = 0.5 + urand();
+    for (int s = 0; s < S; s++) y[s] = s % (C - 2);
+    for (int k = 0; k < 3; k++) {
+        if (ag_set_isa(isas[k]) != 0) continue;
+        for (int cols = 0; cols < 2; cols++)
+            for (int b = 0; b < 2; b++) {
+                wbad[C - 1] = b ? NAN : INFINITY;
+                wbad[C - 2] = -INFINITY;
+                ag_ce_args a;
+                memset(&a, 0, sizeof a);
+                a.f32 = 0; a.outer = cols ? 1 : S; a.C = C; a.inner = cols ? S : 1; a.x = x;
+                a.xs[0] = cols ? C * S : C; a.xs[1] = cols ? S : 1; a.xs[2] = 1;
+                a.target = y; a.ts[0] = cols ? S : 1; a.ts[1] = 1; a.ignore_index = -100;
+                a.reduction = AG_REDUCE_MEAN; a.grad = 1;
+                double t1, t2;
+                int64_t bad;
+                a.weight = w; a.dx = g1;
+                ag_cross_entropy(&a, &t1, &bad);
+                a.weight = wbad; a.dx = g2;
+                ag_cross_entropy(&a, &t2, &bad);
+                check(t1 == t2 && isfinite(t2) && same(g1, g2, S * C, 0),
+                      "an inf/NaN weight on an unused class is not read (rows and columns)");
+            }
+    }
+    ag_set_isa("scalar");
+}
+
 int main(void)
 {
     const char *const *isas = tu_isa_names;
@@ -515,6 +618,8 @@ int main(void)
     test_ce_threads();
     test_ce_stream();
     test_pointwise_threads();
+    test_isa_identity();
+    test_ce_unused_weight();
     printf("test_losses: %d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

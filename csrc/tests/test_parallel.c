@@ -364,8 +364,28 @@ static void test_settings(void)
     } cases[] = {
         {"3", NULL, 3},     {"3", "5", 3},    {"0", "5,2", 5}, {"-2", NULL, 0}, {"abc", "7", 7},
         {"3x", NULL, 0},    {"", "6", 6},     {NULL, "4", 4},  {NULL, "4,", 4}, {NULL, "x", 0},
-        {NULL, "0,3", 0},   {NULL, "2x", 0},  {"99999999999999999999", NULL, 0},
+        {NULL, "0,3", 0},   {NULL, "2x", 0},  {" 3 ", NULL, 3},  {"4096", NULL, 4096},
+        /* above set_num_threads' limit: capped (99999 once started 12,208 OS threads) */
+        {"99999999999999999999", NULL, AG_MAX_THREADS}, {"4097", "2", AG_MAX_THREADS}, {NULL, "99999,2", AG_MAX_THREADS},
     };
+    static const struct {
+        const char *s;
+        int list, status, n;
+    } parses[] = {
+        {NULL, 0, AG_THREADS_UNSET, 0},   {"", 0, AG_THREADS_UNSET, 0},      {" ", 1, AG_THREADS_UNSET, 0},
+        {"7", 0, AG_THREADS_OK, 7},        {"\t7\n", 0, AG_THREADS_OK, 7},  {"7,2", 1, AG_THREADS_OK, 7},
+        {"7,2", 0, AG_THREADS_INVALID, 0}, {"0", 0, AG_THREADS_INVALID, 0},   {"-1", 1, AG_THREADS_INVALID, 0},
+        {"3abc", 0, AG_THREADS_INVALID, 0}, {"abc", 1, AG_THREADS_INVALID, 0}, {"1e3", 0, AG_THREADS_INVALID, 0},
+        {"4096", 0, AG_THREADS_OK, 4096},  {"4097", 0, AG_THREADS_CAPPED, AG_MAX_THREADS},
+        {"99999999999999999999999", 1, AG_THREADS_CAPPED, AG_MAX_THREADS},
+    };
+    for (size_t i = 0; i < sizeof parses / sizeof *parses; i++) {
+        int n = -1, st = ag_parse_num_threads(parses[i].s, parses[i].list, &n);
+        CHECK(st == parses[i].status && n == parses[i].n, "ag_parse_num_threads(\"%s\", %d): status %d n %d",
+              parses[i].s ? parses[i].s : "(null)", parses[i].list, st, n);
+    }
+    ag_set_num_threads(1 << 30);
+    CHECK(ag_get_num_threads() == AG_MAX_THREADS, "set_num_threads clamps to %d", AG_MAX_THREADS);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         if (cases[i].actgrad)
             setenv("ACTGRAD_NUM_THREADS", cases[i].actgrad, 1);

@@ -7,10 +7,10 @@
  *       Cody-Waite reduction n = round(z/ln2), r = z - n ln2 (ln2 split as in
  *       exp.h), e^r = 1 + r + r^2 (1/2 + r P3(r)) with exp.h's P3, and one
  *       scaling by 2^n (exact, or one rounding just below 2^-126 / 2^-1022).
- *       pow2i needs n >= -126 (f32) / -1022 (f64): a vector with any lane
- *       below ln 2^-126 / ln 2^-1022 (tiny or zero results, -inf) is computed
- *       by ag_exp instead, which is rare in a softmax and keeps every result
- *       within 1 ULP.  z > 0 is outside the contract.
+ *       pow2i needs n >= -126 (f32) / -1022 (f64): the lanes below ln 2^-126 /
+ *       ln 2^-1022 (tiny or zero results, -inf) take ag_exp instead (evaluated
+ *       only for a vector that has one, rare in a softmax), which keeps every
+ *       result within 1 ULP.  z > 0 is outside the contract.
  */
 #include "exp.h"
 
@@ -36,12 +36,15 @@ static inline vec AG_FN(ag_exp_le0)(vec z)
     const AG_T log2e = 0x1.71547652b82fep+0, ln2hi = 0x1.62e42feep-1, ln2lo = 0x1.a39ef35793c76p-33;
     const AG_T zmin = -0x1.6232bdd7abcd2p+9, nmin = -1022.0;  /* zmin = ln 2^-1022 rounded up */
 #endif
-    if (v_any(v_lt(z, v_set1(zmin)))) return AG_FN(ag_exp)(z);
     vec n = v_round(v_mul(z, v_set1(log2e)));
     vec r = v_fnma(n, v_set1(ln2lo), v_fnma(n, v_set1(ln2hi), z));
     vec p = v_fma(r, AG_FN(ag_exp_poly3_)(r), AG_C(0.5));
     vec e = v_add(AG_C(1), v_fma(v_mul(r, r), p, r));
-    return v_mul(e, v_pow2i(v_max(n, v_set1(nmin))));  /* no-op, but a NaN n must not reach pow2i */
+    e = v_mul(e, v_pow2i(v_max(n, v_set1(nmin))));  /* no-op, but a NaN n must not reach pow2i */
+    /* only the lanes below zmin take ag_exp: a lane's bits never depend on its neighbours,
+     * so every ISA (lane count) and layout gives the same result */
+    vmask tiny = v_lt(z, v_set1(zmin));
+    return v_any(tiny) ? v_select(tiny, AG_FN(ag_exp)(z), e) : e;
 }
 
 #endif /* AG_VMATH_BODY_ */

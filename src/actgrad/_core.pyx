@@ -32,6 +32,8 @@ cdef extern from "actgrad.h" nogil:
     int ag_get_num_threads()
     void ag_set_num_threads(int n)
     int ag_default_num_threads()
+    int AG_MAX_THREADS, AG_THREADS_OK, AG_THREADS_UNSET, AG_THREADS_INVALID, AG_THREADS_CAPPED
+    int ag_parse_num_threads(const char *s, int list, int *n)
     const char *ag_threading_backend()
 
 CALLS = ("forward", "derivative", "backward", "derivative_from_output", "backward_from_output")
@@ -116,6 +118,22 @@ def set_num_threads(int n):
 
 def default_num_threads():
     return ag_default_num_threads()
+
+
+MAX_THREADS = AG_MAX_THREADS
+
+
+def parse_num_threads(str value, bint comma_list):
+    """How the C core reads a thread-count variable: ("ok" | "unset" | "invalid" | "capped",
+    the count it uses, 0 if none)."""
+    cdef int n = 0
+    cdef bytes b = value.encode("utf-8", "surrogateescape")
+    if b"\0" in b:
+        return "invalid", 0
+    rc = ag_parse_num_threads(b, comma_list, &n)
+    status = {AG_THREADS_OK: "ok", AG_THREADS_UNSET: "unset", AG_THREADS_INVALID: "invalid",
+              AG_THREADS_CAPPED: "capped"}[rc]
+    return status, n
 
 
 def threading_backend():

@@ -150,8 +150,8 @@ def cross_entropy_fast(object x, object t, long long ignore_index, double label_
                        int reduction, double grad, bint want_loss, bint want_grad, object out):
     """cross_entropy's usual call in one step: x a 2-D (samples, classes) float32/float64
     array and t an int64 array of its samples, both ready as they are, a mean or sum loss,
-    out None or ready for the gradient (x's dtype and shape, writeable, not overlapping t;
-    it may be x).  Returns None for anything else (the caller takes the general path), else
+    out None or ready for the gradient (x's dtype and shape, writeable, not overlapping t,
+    overlapping x only by being x: a partial overlap would read gradients already written).  Returns None for anything else (the caller takes the general path), else
     (status, loss scalar or None, gradient array or None, first bad target)."""
     if type(x) is not cnp.ndarray or type(t) is not cnp.ndarray:
         return None
@@ -169,6 +169,7 @@ def cross_entropy_fast(object x, object t, long long ignore_index, double label_
         dx = <cnp.ndarray>out
         if (cnp.PyArray_TYPE(dx) != xt or cnp.PyArray_NDIM(dx) != 2 or not _ready(dx)
                 or not cnp.PyArray_ISWRITEABLE(dx) or _overlap(dx, ta)
+                or (_overlap(dx, xa) and cnp.PyArray_DATA(dx) != cnp.PyArray_DATA(xa))
                 or cnp.PyArray_DIM(dx, 0) != cnp.PyArray_DIM(xa, 0) or cnp.PyArray_DIM(dx, 1) != cnp.PyArray_DIM(xa, 1)):
             return None
     elif want_grad:

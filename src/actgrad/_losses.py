@@ -74,10 +74,12 @@ def _scalar_grad(fname, grad):
     return float(g)
 
 
-def _grad_out(fname, out, shape, cdt, rdt, inputs):
+def _grad_out(fname, out, shape, cdt, rdt, inputs, x):
     """(the array the C core writes the gradient into, the array to copy it to or None).
     The C core writes `out` itself when it is C-contiguous, of the compute dtype and
-    overlaps no input but the logits (which the kernels read before writing)."""
+    overlaps no input, except that it may be the logits x themselves (each element is read
+    before it is written; a partial overlap would read gradients written by other rows,
+    blocks or threads)."""
     if out is None:
         return np.empty(shape, cdt), None
     if not isinstance(out, np.ndarray):
@@ -92,7 +94,8 @@ def _grad_out(fname, out, shape, cdt, rdt, inputs):
             if a is not None and np.may_share_memory(a, out):
                 break
         else:
-            return out, None
+            if not np.may_share_memory(x, out) or x.ctypes.data == out.ctypes.data:
+                return out, None
     elif not np.can_cast(rdt, out.dtype, "same_kind"):
         raise TypeError(f"{fname}: cannot write the {rdt} gradient to out of dtype {out.dtype} "
                         "under 'same_kind' casting")
@@ -220,7 +223,7 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
         if out is None and rdt is cdt:
             dx = np.empty(shape, cdt)
         else:
-            dx, gret = _grad_out(fname, out, shape, cdt, rdt, (index, probs, grads, w))
+            dx, gret = _grad_out(fname, out, shape, cdt, rdt, (index, probs, grads, w), x)
     loss = np.empty(sample_shape, cdt) if want_loss and red == _NONE else None
     rc, total, bad = _core.cross_entropy(x, outer, C, inner, index, probs, w, ignore_index, ls, red,
                                          gscalar, grads, loss, dx, want_loss and red != _NONE)
@@ -343,7 +346,7 @@ def _pointwise(fname, mse, x, target, weight, pos_weight, reduction, grad, out, 
             grads, *gp = _pattern(fname, "grad", grad, shape, cdt)
     dx = gret = None
     if want_grad:
-        dx, gret = _grad_out(fname, out, shape, cdt, rdt, (t, w, pw, grads))
+        dx, gret = _grad_out(fname, out, shape, cdt, rdt, (t, w, pw, grads), x)
     loss = np.empty(shape, cdt) if want_loss and red == _NONE else None
     rc, total = _core.pointwise_loss(mse, x, t, w, wp[0], wp[1], pw, pwp[0], pwp[1], red, gscalar,
                                      grads, gp[0], gp[1], loss, dx, want_loss and red != _NONE)
