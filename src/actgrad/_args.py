@@ -1,0 +1,193 @@
+"""The argument rules of the softmax family, the losses and their dask versions, written
+once (docs/api.md sections 1, 3 and 4): which arrays and dtypes are accepted, the dtype a
+result has, axes, reductions, scalars, ``out=``, and the memory layouts the C core reads
+in place.  Every error names the function, and the same input gets the same error text
+on every path.  (The elementwise functions are ufuncs: NumPy applies the same dtype rules
+to them through the loops registered in _core.pyx.)"""
+import math
+import operator
+
+import numpy as np
+
+from ._optable import real_param
+
+F16, F32, F64, I64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
+REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
+NONE = 0
+_I64_RANGE = (-2 ** 63, 2 ** 63 - 1)
+
+
+def real_array(fname, what, a):
+    """a as an ndarray of bool, integers or float16/32/64 in native byte order, or
+    TypeError.  Masked arrays are refused: these functions mix every element of a row
+    or a sample, so silently using the masked data would be wrong."""
+    if type(a) is not np.ndarray:
+        if isinstance(a, np.ma.MaskedArray):
+            raise TypeError(f"{fname}: {what} is a masked array, which this function does not support; "
+                            "pass a.filled(value) or the unmasked part of the data")
+        a = np.asarray(a)
+    dt = a.dtype
+    if dt is F64 or dt is F32:
+        return a
+    if not (dt.kind in "biu" or (dt.kind == "f" and dt.itemsize in (2, 4, 8))):
+        raise TypeError(f"{fname}: {what} must be real numbers (bool, integer or float), got dtype {dt}")
+    return a if dt.isnative else a.astype(np.dtype(dt.char))   # native byte order
+
+
+def result_dtype(dt):
+    """float16/32/64 keep their dtype; bool and integers give float64."""
+    return dt if dt.kind == "f" else F64
+
+
+def compute_dtype(dt):
+    """The dtype the C core computes a result of dtype result_dtype(dt) in."""
+    return F32 if dt.kind == "f" and dt.itemsize <= 4 else F64
+
+
+def floats(fname, what, a):
+    """(a as an array of its compute dtype, the result dtype)."""
+    a = real_array(fname, what, a)
+    dt = a.dtype
+    if dt is F32 or dt is F64:
+        return a, dt
+    return a.astype(compute_dtype(dt)), result_dtype(dt)
+
+
+def cast(fname, what, a, dtype):
+    """A real array of `dtype` (the compute dtype of another operand)."""
+    a = real_array(fname, what, a)
+    return a if a.dtype is dtype else a.astype(dtype)
+
+
+def axis(fname, axis, ndim):
+    """axis as an index in [0, ndim): TypeError unless an integer, AxisError unless in range."""
+    if type(axis) is not int:
+        try:
+            axis = operator.index(axis)
+        except TypeError:
+            raise TypeError(f"{fname}: axis must be an integer, got {axis!r}") from None
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(axis, ndim, msg_prefix=fname)
+    return axis % ndim
+
+
+def same_shape(fname, a_name, a, b_name, b):
+    if a.shape != b.shape:
+        raise ValueError(f"{fname}: {b_name} has shape {b.shape}, {a_name} has shape {a.shape}; "
+                         "they must be the same")
+
+
+def reduction(fname, reduction):
+    """The C code (enum ag_reduction) of 'none', 'mean' or 'sum'."""
+    try:
+        return REDUCTIONS[reduction]
+    except (KeyError, TypeError):
+        raise ValueError(f"{fname}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}") from None
+
+
+def label_smoothing(fname, value):
+    value = real_param(fname, "label_smoothing", value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{fname}: label_smoothing must be in [0, 1], got {value}")
+    return value
+
+
+def int64(fname, what, value):
+    """An integer argument the C core holds in an int64."""
+    if type(value) is not int:
+        try:
+            value = operator.index(value)
+        except TypeError:
+            raise TypeError(f"{fname}: {what} must be an integer, got {value!r}") from None
+    if not _I64_RANGE[0] <= value <= _I64_RANGE[1]:
+        raise OverflowError(f"{fname}: {what} must fit in a 64-bit signed integer, got {value}")
+    return value
+
+
+def scalar_grad(fname, grad):
+    """The upstream gradient of a mean or sum loss: a real scalar (a 0-d array too)."""
+    if type(grad) is float:
+        return grad
+    g = np.asarray(grad)
+    if g.ndim != 0 or g.dtype.kind not in "biuf":
+        raise ValueError(f"{fname}: grad must be a real scalar for reduction 'mean' or 'sum', got {grad!r}")
+    return float(g)
+
+
+def out(fname, out, shape, dtype, what="result"):
+    """The user's out= array (a 1-tuple as ufuncs take it too), checked before anything is
+    written: an ndarray of the result's shape, writeable, that can hold `dtype` under
+    same_kind casting."""
+    if type(out) is tuple and len(out) == 1:
+        out = out[0]
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{fname}: out must be a NumPy array, got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"{fname}: out has shape {out.shape}, the {what} has shape {shape}")
+    if not np.can_cast(dtype, out.dtype, casting="same_kind"):
+        raise TypeError(f"{fname}: cannot write the {dtype} {what} to out of dtype {out.dtype} "
+                        "under casting='same_kind'")
+    if not out.flags.writeable:
+        raise ValueError(f"{fname}: out is read-only")
+    return out
+
+
+def no_out(fname, out):
+    """dask results are lazy: out= has nothing to write to."""
+    if out is not None:
+        raise TypeError(f"{fname}: out= is not supported for dask arrays, whose results are lazy; "
+                        "use the returned array (da.store(result, out) writes it to an array)")
+
+
+# ---- layouts: an array seen by C as (outer, n, inner) with one stride each ----
+
+def stride(a, dims):
+    """The single byte stride of a's axes `dims` (outer to inner) taken as one axis, or
+    None if their strides do not allow it."""
+    size, st = 1, 0
+    for d in reversed(dims):
+        n = a.shape[d]
+        if n == 1:
+            continue
+        if size == 1:
+            st = a.strides[d]
+        elif a.strides[d] != st * size:
+            return None
+        size *= n
+    return st
+
+
+def strides3(a, ax, outer, inner):
+    """The byte strides (outer, axis, inner) of a viewed as (prod outer, n, prod inner), or None."""
+    so, si = stride(a, outer), stride(a, inner)
+    return None if so is None or si is None else (so, a.strides[ax], si)
+
+
+def empty(shape, order, dtype):
+    """An uninitialised array of `shape` whose memory runs through the axes in `order`."""
+    if order == sorted(order):
+        return np.empty(shape, dtype)
+    return np.empty([shape[d] for d in order], dtype).transpose(np.argsort(order))
+
+
+def like(a, order, ax, outer, inner):
+    """(a, its strides3), a copied into the axis order `order` when its strides do not collapse."""
+    s = strides3(a, ax, outer, inner)
+    if s is None:
+        b = empty(a.shape, order, a.dtype)
+        np.copyto(b, a)
+        a, s = b, strides3(b, ax, outer, inner)
+    return a, s
+
+
+def elements(strides, itemsize):
+    """Byte strides in elements, or None where one is not a whole number of them."""
+    for s in strides:
+        if s % itemsize:
+            return None
+    return tuple(s // itemsize for s in strides)
+
+
+def sizes(shape, ax):
+    """(outer, n, inner) of shape around axis ax."""
+    return math.prod(shape[:ax]), shape[ax], math.prod(shape[ax + 1:])
