@@ -35,13 +35,23 @@ def real_array(fname, what, a):
 
 
 def result_dtype(dt):
-    """float16/32/64 keep their dtype; bool and integers give float64."""
-    return dt if dt.kind == "f" else F64
+    """float16/32/64 keep their dtype (in native byte order); bool and integers give float64."""
+    return (dt if dt.isnative else np.dtype(dt.char)) if dt.kind == "f" else F64
 
 
 def compute_dtype(dt):
     """The dtype the C core computes a result of dtype result_dtype(dt) in."""
     return F32 if dt.kind == "f" and dt.itemsize <= 4 else F64
+
+
+def pair_dtypes(a, b):
+    """The dtypes to bring two operands of dtypes a and b to: the C core reads both in one
+    precision, so when theirs differ both become the promoted result dtype (as a ufunc
+    would promote them); else they stay."""
+    if a == b or compute_dtype(a) == compute_dtype(b):
+        return a, b
+    target = result_dtype(np.result_type(a, b))
+    return target, target
 
 
 def floats(fname, what, a):
@@ -102,6 +112,42 @@ def int64(fname, what, value):
     if not _I64_RANGE[0] <= value <= _I64_RANGE[1]:
         raise OverflowError(f"{fname}: {what} must fit in a 64-bit signed integer, got {value}")
     return value
+
+
+def class_target(fname, target, shape, ax):
+    """Whether a cross-entropy target (anything with .shape, .ndim and .dtype) of logits
+    of `shape` with the classes along ax holds probabilities (True) or class indices
+    (False); TypeError or ValueError when it is neither."""
+    sample_shape = shape[:ax] + shape[ax + 1:]
+    tshape, kind = target.shape, target.dtype.kind
+    if len(tshape) == len(shape) - 1:
+        if kind not in "iu":
+            raise TypeError(
+                f"{fname}: target of shape {tshape} (logits' shape without the class axis) must hold "
+                f"integer class indices, got dtype {target.dtype}; class probabilities are given as floats "
+                f"with the shape of logits {shape}")
+        if tshape != sample_shape:
+            raise ValueError(f"{fname}: class-index target has shape {tshape}, expected {sample_shape} "
+                             f"(logits {shape} without axis {ax})")
+        return False
+    if len(tshape) == len(shape):
+        if tshape != shape:
+            raise ValueError(f"{fname}: probability target has shape {tshape}, expected the shape "
+                             f"of logits {shape}")
+        if kind != "f":
+            raise TypeError(
+                f"{fname}: target with the shape of logits {shape} must hold float class "
+                f"probabilities, got dtype {target.dtype}; class indices are given as integers with "
+                f"the shape of logits without the class axis, {sample_shape}")
+        return True
+    raise ValueError(f"{fname}: target has shape {tshape}; expected class indices of shape "
+                     f"{sample_shape} or class probabilities of shape {shape}")
+
+
+def class_weight(fname, weight, C):
+    """Cross-entropy's weight (anything with .shape) must have one value per class."""
+    if weight.shape != (C,):
+        raise ValueError(f"{fname}: weight must have shape ({C},) (one per class), got {weight.shape}")
 
 
 def scalar_grad(fname, grad):

@@ -96,15 +96,7 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
 
     t = target if type(target) is np.ndarray else args.real_array(fname, "target", target)
     probs = index = None
-    if t.ndim == ndim - 1:
-        if t.dtype.kind not in "iu":
-            raise TypeError(
-                f"{fname}: target of shape {t.shape} (logits' shape without the class axis) must hold "
-                f"integer class indices, got dtype {t.dtype}; class probabilities are given as floats "
-                f"with the shape of logits {shape}")
-        if t.shape != sample_shape:
-            raise ValueError(f"{fname}: class-index target has shape {t.shape}, expected {sample_shape} "
-                             f"(logits {shape} without axis {ax})")
+    if not args.class_target(fname, t, shape, ax):
         if t.dtype is not _I64 and t.dtype != _I64:
             if t.dtype.kind == "u" and t.size and t.max() > np.iinfo(np.int64).max:
                 raise IndexError(f"{fname}: target {int(t.max())} is out of bounds for {C} classes")
@@ -114,26 +106,14 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
             t = np.ascontiguousarray(t)
             ts = _element_strides(t, ax, None)
         index = t
-    elif t.ndim == ndim:
-        if t.shape != shape:
-            raise ValueError(f"{fname}: probability target has shape {t.shape}, expected the shape "
-                             f"of logits {shape}")
-        if t.dtype.kind != "f":
-            raise TypeError(
-                f"{fname}: target with the shape of logits {shape} must hold float class "
-                f"probabilities, got dtype {t.dtype}; class indices are given as integers with "
-                f"the shape of logits without the class axis, {sample_shape}")
+    else:
         probs = args.cast(fname, "target", t, cdt)
         ts = (0, 0)
-    else:
-        raise ValueError(f"{fname}: target has shape {t.shape}; expected class indices of shape "
-                         f"{sample_shape} or class probabilities of shape {shape}")
 
     w = None
     if weight is not None:
         w = np.ascontiguousarray(args.cast(fname, "weight", weight, cdt))
-        if w.shape != (C,):
-            raise ValueError(f"{fname}: weight must have shape ({C},) (one per class), got {w.shape}")
+        args.class_weight(fname, w, C)
 
     gscalar, grads, gs = 1.0, None, (0, 0)
     if want_grad and not want_loss:

@@ -118,10 +118,8 @@ def _backward(name, dy, y, axis, out, dy_name):
     dy, y = args.real_array(name, dy_name, dy), args.real_array(name, "y", y)
     args.same_shape(name, dy_name, dy, "y", y)
     ax = args.axis(name, axis, y.ndim)
-    if dy.dtype != y.dtype and args.compute_dtype(dy.dtype) != args.compute_dtype(y.dtype):
-        # C reads both in one precision: bring them to the promoted dtype
-        target = args.result_dtype(np.result_type(dy.dtype, y.dtype))
-        dy, y = dy.astype(target, copy=False), y.astype(target, copy=False)
+    ta, ty = args.pair_dtypes(dy.dtype, y.dtype)
+    dy, y = dy.astype(ta, copy=False), y.astype(ty, copy=False)
     if dy.dtype == y.dtype and _plain(dy, ax) and y.flags.c_contiguous and (out is None or _plain_out(out, (dy, y))):
         return _run_plain("softmax_backward" if name == "softmax_jvp" else name, dy, y, out)
     return _run(name, dy, y, ax, out)
