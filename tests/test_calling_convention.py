@@ -621,8 +621,13 @@ def test_signature(case):
     sig = inspect.signature(case.func)
     expected = [(n, inspect.Parameter.empty) for n in ARRAYS[case.call]] + list(torch) + [("out", None)]
     assert [(p.name, p.default) for p in sig.parameters.values()] == expected
-    kinds = {p.kind for p in sig.parameters.values()}
-    assert kinds == {inspect.Parameter.POSITIONAL_OR_KEYWORD}
+    # the arrays are positional-only, as a ufunc's are (one rule for every activation:
+    # ag.sigmoid(x=a) and ag.elu(x=a) both raise TypeError); the parameters are
+    # keyword-or-positional, as docs/api.md promises
+    kinds = [p.kind for p in sig.parameters.values()]
+    narr = len(ARRAYS[case.call])
+    assert kinds[:narr] == [inspect.Parameter.POSITIONAL_ONLY] * narr
+    assert set(kinds[narr:]) == {inspect.Parameter.POSITIONAL_OR_KEYWORD}
     assert case.func.__name__ == case.name
     assert case.func.__doc__
 
