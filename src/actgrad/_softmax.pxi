@@ -46,7 +46,7 @@ def softmax_run(int op, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner,
 # The row kernels of the current ISA (ag_kernel_table.softmax, csrc/include/ag_kernels.h)
 # for reductions split over pieces that live apart (actgrad.dask's chunks): the
 # statistics of each piece, their combination in order, and the outputs from the
-# combined statistics; docs/softmax.md "Pieces".  Operands are C-contiguous
+# combined statistics (docs/softmax.md, "Threads and determinism": a long row's pieces).  Operands are C-contiguous
 # (rows, n) arrays of float32 or float64, st (rows, 3) float64 arrays {m, S_hi, S_lo}.
 
 cdef extern from "actgrad.h" nogil:
@@ -58,14 +58,13 @@ cdef extern from "actgrad.h" nogil:
         void (*apply)(int op, Py_ssize_t n, const void *a, const void *b, const double *st, double m0,
                       void *out) noexcept nogil
         double (*logsumexp)(const double *st) noexcept nogil
-    # the part of ag_kernel_table read here (declared under its own name in _core.pyx)
-    ctypedef struct _sm_kernel_table "ag_kernel_table":
+    ctypedef struct ag_kernel_table:   # the fields read here
         ag_softmax_kernels softmax[2]
-    const _sm_kernel_table *_sm_kernels "ag_kernels"()
+    const ag_kernel_table *ag_kernels()   # those of the SIMD path in use
 
 
 cdef const ag_softmax_kernels *_sm_k(bint f32) noexcept nogil:
-    return &_sm_kernels().softmax[0 if f32 else 1]
+    return &ag_kernels().softmax[0 if f32 else 1]
 
 
 def softmax_piece_stats(cnp.ndarray a, object b, bint forward):

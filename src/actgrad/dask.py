@@ -10,12 +10,14 @@ functions (``ag.softmax``, ``ag.cross_entropy_with_grad`` ...) send dask arrays 
 (``import actgrad`` itself never imports dask).
 
 * Softmax along an axis held in one chunk: every block is an independent ``ag.softmax``.
-  Along an axis split over chunks: a two-level reduction.  Each chunk gives its row max
-  m_j and r_j = log sum exp(x - m_j) (``ag.logsumexp`` of the shifted chunk, so r_j is
-  accurate whatever the size of the logits); the chunks combine with the rescaling rule
-  of the online softmax, M = max_j m_j, S = sum_j exp(r_j + m_j - M); then each block is
-  exp(x - M) / S, log_softmax x - M - log S, logsumexp M + log S.  Only the partials (one
-  value per chunk and row) are gathered, never the whole axis.
+  Along an axis split over chunks: the two-level reduction the C core runs on the pieces
+  of a long row, with the chunks as the pieces.  Each chunk reduces its rows to (max m_j,
+  S_j = sum exp(x - m_j)) (the backward passes: sum dy*y or sum dy), the chunks' values
+  combine in order (M = max_j m_j, S = sum_j S_j exp(m_j - M), in double-word arithmetic),
+  and each block writes its outputs from (M, S) with the kernels the in-memory call uses,
+  so the results are as accurate as in memory.  Only three numbers per chunk and row are
+  gathered, never the whole axis.  ``softmax_jacobian`` brings the axis into one chunk
+  (each block holds whole n x n Jacobians).
 * Losses with the samples split over chunks (the class axis is brought into one chunk
   per block if it is not already: C values per sample): each block gives its loss sum
   (``reduction='sum'``) and its normaliser (the sum of the target weights, or the sample
@@ -53,12 +55,8 @@ def _array(fname, what, a):
 
 # ---- softmax family ----
 #
-# Along an axis split over chunks, the C core's own two-level reduction (docs/softmax.md,
-# "Pieces"): every chunk reduces its rows to st = (max m, S = sum exp(x - m)) (the backward
-# passes: (0, sum dy*y) or (0, sum dy)), the chunks' st combine in order into the row's st,
-# and each chunk writes its outputs from that, with the kernels the in-memory call uses.
-# Only the st (three float64 per chunk and row) are gathered, never the whole axis.  st
-# travel in arrays shaped like x with the axis of length 3 per chunk.
+# The statistics st = (m, S_hi, S_lo) of every row travel in float64 arrays shaped like x
+# with the softmax axis of length 3 (one st per chunk, then one per row once combined).
 
 def _rows(block, axis, cdt):
     """block with the axis last, as C-contiguous (rows, n) of the compute dtype."""
