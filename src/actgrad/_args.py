@@ -71,14 +71,20 @@ def cast(fname, what, a, dtype):
 
 def axis(fname, axis, ndim):
     """axis as an index in [0, ndim): TypeError unless an integer, AxisError unless in range."""
-    if type(axis) is not int:
-        try:
-            axis = operator.index(axis)
-        except TypeError:
-            raise TypeError(f"{fname}: axis must be an integer, got {axis!r}") from None
+    axis = integer(fname, "axis", axis)
     if not -ndim <= axis < ndim:
         raise np.exceptions.AxisError(axis, ndim, msg_prefix=fname)
     return axis % ndim
+
+
+def integer(fname, what, value):
+    """value as a Python int (anything operator.index takes), or TypeError."""
+    if type(value) is int:
+        return value
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{fname}: {what} must be an integer, got {value!r}") from None
 
 
 def same_shape(fname, a_name, a, b_name, b):
@@ -104,11 +110,7 @@ def label_smoothing(fname, value):
 
 def int64(fname, what, value):
     """An integer argument the C core holds in an int64."""
-    if type(value) is not int:
-        try:
-            value = operator.index(value)
-        except TypeError:
-            raise TypeError(f"{fname}: {what} must be an integer, got {value!r}") from None
+    value = integer(fname, what, value)
     if not _I64_RANGE[0] <= value <= _I64_RANGE[1]:
         raise OverflowError(f"{fname}: {what} must fit in a 64-bit signed integer, got {value}")
     return value
@@ -150,14 +152,18 @@ def class_weight(fname, weight, C):
         raise ValueError(f"{fname}: weight must have shape ({C},) (one per class), got {weight.shape}")
 
 
-def scalar_grad(fname, grad):
-    """The upstream gradient of a mean or sum loss: a real scalar (a 0-d array too)."""
+def upstream_grad(fname, red, grad):
+    """The upstream gradient of a _backward call: (a scalar, None), or (1.0, an operand) for
+    reduction 'none' where it is given per element (the caller checks its shape).  For
+    'mean' and 'sum' it is a real scalar (a 0-d array too)."""
     if type(grad) is float:
-        return grad
+        return grad, None
+    if red == NONE:
+        return (float(grad), None) if type(grad) is int else (1.0, grad)
     g = np.asarray(grad)
     if g.ndim != 0 or g.dtype.kind not in "biuf":
         raise ValueError(f"{fname}: grad must be a real scalar for reduction 'mean' or 'sum', got {grad!r}")
-    return float(g)
+    return float(g), None
 
 
 def out(fname, out, shape, dtype, what="result"):

@@ -117,12 +117,9 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
 
     gscalar, grads, gs = 1.0, None, (0, 0)
     if want_grad and not want_loss:
-        if red != _NONE:
-            gscalar = args.scalar_grad(fname, grad)
-        elif type(grad) is float or type(grad) is int:
-            gscalar = float(grad)
-        else:
-            g = args.cast(fname, "grad", grad, cdt)
+        gscalar, grads = args.upstream_grad(fname, red, grad)
+        if grads is not None:
+            g = args.cast(fname, "grad", grads, cdt)
             try:
                 grads = np.broadcast_to(g, sample_shape).reshape(outer, inner)
             except ValueError:
@@ -224,12 +221,9 @@ def _pointwise(fname, mse, x, target, weight, pos_weight, reduction, grad, out, 
         pw, *pwp = _pattern(fname, "pos_weight", pos_weight, shape, cdt)
     gscalar, grads, gp = 1.0, None, (1, 1)
     if want_grad and not want_loss:
-        if red != _NONE:
-            gscalar = args.scalar_grad(fname, grad)
-        elif type(grad) is float or type(grad) is int:
-            gscalar = float(grad)
-        else:
-            grads, *gp = _pattern(fname, "grad", grad, shape, cdt)
+        gscalar, grads = args.upstream_grad(fname, red, grad)
+        if grads is not None:
+            grads, *gp = _pattern(fname, "grad", grads, shape, cdt)
     dx = gret = None
     if want_grad:
         dx, gret = _grad_out(fname, out, x, cdt, rdt, (t, w, pw, grads))

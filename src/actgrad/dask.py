@@ -108,35 +108,34 @@ def _lse_block(st, *, axis, cdt, rdt):
     return out.reshape(st.shape[:axis] + (1,) + st.shape[axis + 1:]).astype(rdt, copy=False)
 
 
-def _forward(fname, x, axis, out):
+def _prepare(fname, x, axis, out):
     args.no_out(fname, out)
     x = _array(fname, "x", x)
-    axis = args.axis(fname, axis, x.ndim)
-    dtype = args.result_dtype(x.dtype)
-    return x, axis, dtype, args.compute_dtype(x.dtype)
+    return x, args.axis(fname, axis, x.ndim), args.result_dtype(x.dtype), args.compute_dtype(x.dtype)
+
+
+def _forward(fname, x, axis, out):
+    """softmax or log_softmax: blockwise in memory, or from the rows' combined statistics."""
+    x, axis, dtype, cdt = _prepare(fname, x, axis, out)
+    if x.numblocks[axis] == 1:
+        return x.map_blocks(getattr(_softmax, fname), axis=axis, dtype=dtype)
+    return da.map_blocks(_apply_block, x, None, _row_stats(x, None, axis, cdt, True), op=_OPS[fname],
+                         axis=axis, cdt=cdt, rdt=dtype, dtype=dtype, meta=np.empty((0,) * x.ndim, dtype))
 
 
 def softmax(x, axis=-1, out=None):
     """ag.softmax of a dask array: lazy, same chunks."""
-    x, axis, dtype, cdt = _forward("softmax", x, axis, out)
-    if x.numblocks[axis] == 1:
-        return x.map_blocks(_softmax.softmax, axis=axis, dtype=dtype)
-    return da.map_blocks(_apply_block, x, None, _row_stats(x, None, axis, cdt, True), op=_OPS["softmax"],
-                         axis=axis, cdt=cdt, rdt=dtype, dtype=dtype, meta=np.empty((0,) * x.ndim, dtype))
+    return _forward("softmax", x, axis, out)
 
 
 def log_softmax(x, axis=-1, out=None):
     """ag.log_softmax of a dask array: lazy, same chunks."""
-    x, axis, dtype, cdt = _forward("log_softmax", x, axis, out)
-    if x.numblocks[axis] == 1:
-        return x.map_blocks(_softmax.log_softmax, axis=axis, dtype=dtype)
-    return da.map_blocks(_apply_block, x, None, _row_stats(x, None, axis, cdt, True), op=_OPS["log_softmax"],
-                         axis=axis, cdt=cdt, rdt=dtype, dtype=dtype, meta=np.empty((0,) * x.ndim, dtype))
+    return _forward("log_softmax", x, axis, out)
 
 
 def logsumexp(x, axis=-1, keepdims=False, out=None):
     """ag.logsumexp of a dask array: lazy; axis dropped unless keepdims."""
-    x, axis, dtype, cdt = _forward("logsumexp", x, axis, out)
+    x, axis, dtype, cdt = _prepare("logsumexp", x, axis, out)
     if x.numblocks[axis] == 1:
         return x.map_blocks(_softmax.logsumexp, axis=axis, keepdims=keepdims, dtype=dtype,
                             **({} if keepdims else {"drop_axis": axis}))
