@@ -84,9 +84,12 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
         x, rdt = args.floats(fname, "logits", logits)
         cdt = x.dtype
     ndim = x.ndim
-    ax = args.axis(fname, axis, ndim)
-    ls = args.label_smoothing(fname, label_smoothing)
-    ignore_index = args.int64(fname, "ignore_index", ignore_index)
+    # the checks of _args, skipped for the plain values of the usual call
+    ax = axis % ndim if type(axis) is int and -ndim <= axis < ndim else args.axis(fname, axis, ndim)
+    ls = label_smoothing if type(label_smoothing) is float and 0.0 <= label_smoothing <= 1.0 else \
+        args.label_smoothing(fname, label_smoothing)
+    if type(ignore_index) is not int or not -2 ** 63 <= ignore_index < 2 ** 63:
+        ignore_index = args.int64(fname, "ignore_index", ignore_index)
     shape = x.shape
     if ndim == 2 and ax == 1:   # the usual (samples, classes)
         (outer, C), inner, sample_shape = shape, 1, shape[:1]
@@ -96,7 +99,7 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
 
     t = target if type(target) is np.ndarray else args.real_array(fname, "target", target)
     probs = index = None
-    if not args.class_target(fname, t, shape, ax):
+    if (t.dtype is _I64 and t.shape == sample_shape) or not args.class_target(fname, t, shape, ax):
         if t.dtype is not _I64 and t.dtype != _I64:
             if t.dtype.kind == "u" and t.size and t.max() > np.iinfo(np.int64).max:
                 raise IndexError(f"{fname}: target {int(t.max())} is out of bounds for {C} classes")
@@ -130,8 +133,7 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
     # C reads x with any strides; the gradient and probability targets share x's layout,
     # so they need an x whose layout np.empty_like reproduces (any C/F order, transposes)
     xs = _element_strides(x, ax, ax)
-    dense = x.flags.c_contiguous or x.flags.f_contiguous
-    if xs is None or (not dense and (want_grad or probs is not None)
+    if xs is None or ((want_grad or probs is not None) and not (x.flags.c_contiguous or x.flags.f_contiguous)
                       and np.empty_like(x).strides != x.strides):
         x = np.ascontiguousarray(x)
         xs = _element_strides(x, ax, ax)
