@@ -312,3 +312,12 @@ def test_distributed_cluster():
         want = ag.cross_entropy_with_grad(x, np.arange(400) % 64)
         np.testing.assert_allclose(loss, want[0], rtol=1e-6)
         np.testing.assert_allclose(grad, want[1], rtol=1e-5, atol=1e-9)
+
+
+def test_one_is_dask():
+    """actgrad.dask.is_dask is the test the public functions dispatch with: dask arrays only."""
+    import actgrad.dask as agd
+    from actgrad import _dispatch
+    assert agd.is_dask is _dispatch.is_dask
+    assert agd.is_dask(da.ones(3)) and not agd.is_dask(np.ones(3)) and not agd.is_dask([1.0])
+    assert not agd.is_dask(dask.delayed(np.ones)(3))   # not an array: left to NumPy's conversion

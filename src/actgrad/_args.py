@@ -29,9 +29,14 @@ def real_array(fname, what, a):
     dt = a.dtype
     if dt is F64 or dt is F32:
         return a
+    real_dtype(fname, what, dt)
+    return a if dt.isnative else a.astype(np.dtype(dt.char))   # native byte order
+
+
+def real_dtype(fname, what, dt):
+    """TypeError unless dt is bool, an integer or float16/32/64 (of either byte order)."""
     if not (dt.kind in "biu" or (dt.kind == "f" and dt.itemsize in (2, 4, 8))):
         raise TypeError(f"{fname}: {what} must be real numbers (bool, integer or float), got dtype {dt}")
-    return a if dt.isnative else a.astype(np.dtype(dt.char))   # native byte order
 
 
 def result_dtype(dt):

@@ -47,9 +47,11 @@ _OPS = _core.SOFTMAX_OPS
 
 
 def _array(fname, what, a):
-    """a as a dask array of a dtype actgrad reads (the rule of _args.real_array)."""
+    """a as a dask array of a dtype actgrad reads."""
+    if isinstance(a, np.ma.MaskedArray):
+        args.real_array(fname, what, a)   # refused, as in memory
     a = da.asarray(a)
-    args.real_array(fname, what, np.empty(0, a.dtype))   # the dtype check and its message
+    args.real_dtype(fname, what, a.dtype)
     return a
 
 
