@@ -1,4 +1,4 @@
-"""The calling convention of every elementwise function (API.md section 1, and the
+"""The calling convention of every elementwise function (docs/api.md section 1, and the
 parameters of section 2): dtypes, promotion and broadcasting, ``out=``, memory layouts,
 scalars, parameters, NumPy integration, floating-point warnings, SIMD paths.
 
@@ -24,7 +24,7 @@ from actgrad._optable import ACTIVATIONS
 
 # ---------------------------------------------------------------- the functions
 
-# Written out from API.md section 2, independently of the package.
+# Written out from docs/api.md section 2, independently of the package.
 ARRAYS = {
     "forward": ("x",),
     "derivative": ("x",),
@@ -182,7 +182,7 @@ def assert_names(excinfo, case):
     assert case.name in msg or case.ufunc.__name__ in msg, msg
 
 
-# ---------------------------------------------------------------- the table against API.md
+# ---------------------------------------------------------------- the table against docs/api.md
 
 def test_table_matches_api():
     names = {a.name for a in ACTIVATIONS}
@@ -621,8 +621,13 @@ def test_signature(case):
     sig = inspect.signature(case.func)
     expected = [(n, inspect.Parameter.empty) for n in ARRAYS[case.call]] + list(torch) + [("out", None)]
     assert [(p.name, p.default) for p in sig.parameters.values()] == expected
-    kinds = {p.kind for p in sig.parameters.values()}
-    assert kinds == {inspect.Parameter.POSITIONAL_OR_KEYWORD}
+    # the arrays are positional-only, as a ufunc's are (one rule for every activation:
+    # ag.sigmoid(x=a) and ag.elu(x=a) both raise TypeError); the parameters are
+    # keyword-or-positional, as docs/api.md promises
+    kinds = [p.kind for p in sig.parameters.values()]
+    narr = len(ARRAYS[case.call])
+    assert kinds[:narr] == [inspect.Parameter.POSITIONAL_ONLY] * narr
+    assert set(kinds[narr:]) == {inspect.Parameter.POSITIONAL_OR_KEYWORD}
     assert case.func.__name__ == case.name
     assert case.func.__doc__
 

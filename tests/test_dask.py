@@ -80,10 +80,92 @@ def test_softmax_family_split_axis(name, chunks):
 def test_softmax_any_axis_of_3d_float32(axis):
     x = RNG.standard_normal((6, 9, 10)).astype(np.float32) * 5
     dx = da.from_array(x, chunks=(4, 4, 3))
-    np.testing.assert_allclose(ag.softmax(dx, axis=axis).compute(), ag.softmax(x, axis=axis), rtol=2e-6)
-    np.testing.assert_allclose(ag.logsumexp(dx, axis=axis, keepdims=True).compute(),
-                               ag.logsumexp(x, axis=axis, keepdims=True), rtol=2e-6)
+    # the chunks' statistics combine in another order than the in-memory pieces: 2 ULPs
+    np.testing.assert_array_max_ulp(ag.softmax(dx, axis=axis).compute(), ag.softmax(x, axis=axis), maxulp=2)
+    np.testing.assert_array_max_ulp(ag.logsumexp(dx, axis=axis, keepdims=True).compute(),
+                                    ag.logsumexp(x, axis=axis, keepdims=True), maxulp=2)
     assert ag.softmax(dx, axis=axis).dtype == np.float32
+
+
+def uneven_chunks(n, rng):
+    """The axis of length n cut at up to three random places (chunks of unequal sizes)."""
+    if n < 2:
+        return (n,)
+    cuts = sorted(rng.choice(np.arange(1, n), size=min(3, n - 1), replace=False))
+    return tuple(int(c) for c in np.diff([0, *cuts, n]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_split_axis_forward_ulp_against_mpmath(dtype):
+    """Chunked softmax, log_softmax and logsumexp go through the C core's piece statistics
+    and combine step: 2 ULPs of the exact result, as in memory, on the rows made to break
+    naive formulas."""
+    from test_softmax import random_rows, ref_forward, ulp_error
+    rng = np.random.default_rng(7)
+    worst = {"softmax": 0.0, "log_softmax": 0.0, "logsumexp": 0.0}
+    for row in random_rows(dtype):
+        x = row[None]
+        sm, lsm, lse = ref_forward(x)
+        dx = da.from_array(x, chunks=((1,), uneven_chunks(x.shape[1], rng)))
+        y, ly = ag.softmax(dx).compute(), ag.log_softmax(dx).compute()
+        l1 = ag.logsumexp(dx).compute()
+        assert y.dtype == dtype and ly.dtype == dtype and l1.dtype == dtype
+        worst["softmax"] = max(worst["softmax"], ulp_error(y, sm, dtype).max())
+        worst["log_softmax"] = max(worst["log_softmax"], ulp_error(ly, lsm, dtype).max())
+        worst["logsumexp"] = max(worst["logsumexp"], ulp_error(np.asarray(l1), lse, dtype, 1.0).max())
+    assert max(worst.values()) <= 2, worst
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_split_axis_backward_against_mpmath(dtype):
+    """The backward passes over chunks: the bound of the in-memory test (4 ULPs, plus eps |y s|
+    for the one ill-conditioned subtraction)."""
+    from test_softmax import ref_backward
+    rng = np.random.default_rng(8)
+    eps = np.finfo(dtype).eps
+    for n in (5, 17, 100, 1000):
+        x = (rng.standard_normal((3, n)) * 5).astype(dtype)
+        dy = rng.standard_normal((3, n)).astype(dtype)
+        dy[1] = 1.0 + rng.standard_normal(n).astype(dtype) * 1e-3
+        y, ly = ag.softmax(x), ag.log_softmax(x)
+        chunks = ((2, 1), uneven_chunks(n, rng))
+        sb, _ = ref_backward(dy, y)
+        _, lb = ref_backward(dy, ly)
+        s = np.sum(dy.astype(np.float64) * y, axis=-1, keepdims=True)
+        for f in (ag.softmax_backward, ag.softmax_jvp):
+            got = f(da.from_array(dy, chunks=chunks), da.from_array(y, chunks=chunks)).compute()
+            assert got.dtype == dtype
+            tol = 4 * (np.spacing(np.abs(sb[..., 0]).astype(dtype)) + eps * np.abs(y * s))
+            assert np.all(np.abs((got - sb[..., 0]) - sb[..., 1]) <= tol)
+        got = ag.log_softmax_backward(da.from_array(dy, chunks=chunks), da.from_array(ly, chunks=chunks)).compute()
+        t = np.sum(dy.astype(np.float64), axis=-1, keepdims=True)
+        tol = 4 * (np.spacing(np.abs(lb[..., 0]).astype(dtype)) + eps * np.abs(np.exp(ly.astype(np.float64)) * t))
+        assert np.all(np.abs((got - lb[..., 0]) - lb[..., 1]) <= tol)
+
+
+def test_split_axis_dtypes_follow_the_in_memory_rules():
+    """float16 (either byte order) computes in float32 and rounds once, integers in float64,
+    mixed backward dtypes promote like ufuncs: the in-memory dtypes, values within 1 ULP."""
+    h = (RNG.standard_normal((4, 30)) * 3).astype(np.float16)
+    i = RNG.integers(-5, 5, (4, 30)).astype(np.int16)
+    for x in (h, i, h.astype(">f2")):
+        dx = da.from_array(x, chunks=(3, 7))
+        for name in ("softmax", "log_softmax", "logsumexp"):
+            got, want = getattr(ag, name)(dx, axis=1).compute(), getattr(ag, name)(x, axis=1)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_max_ulp(got, want, maxulp=1)
+    y = ag.softmax(h.astype(np.float32))
+    got = ag.softmax_backward(da.from_array(h, chunks=(3, 7)), da.from_array(y, chunks=(3, 7))).compute()
+    assert got.dtype == np.float32
+    np.testing.assert_array_max_ulp(got, ag.softmax_backward(h, y), maxulp=4)
+
+
+def test_softmax_jacobian_of_a_dask_array():
+    y = ag.softmax(RNG.standard_normal((5, 4, 6)), axis=1)
+    for axis in (0, 1, -1):
+        lazy = ag.softmax_jacobian(da.from_array(y, chunks=(2, 3, 4)), axis=axis)
+        assert isinstance(lazy, da.Array)
+        np.testing.assert_array_equal(lazy.compute(), ag.softmax_jacobian(y, axis=axis))
 
 
 @pytest.mark.parametrize("name", ["softmax_backward", "softmax_jvp", "log_softmax_backward"])
@@ -102,6 +184,36 @@ def test_softmax_errors():
         ag.softmax_backward(da.from_array(X, chunks=4), da.from_array(X[:, :5], chunks=4))
     with pytest.raises(TypeError, match="out="):
         ag.softmax(da.from_array(X, chunks=4), out=np.empty_like(X))
+    for f, arrays in ((ag.softmax, (X,)), (ag.softmax_backward, (X, X)), (ag.cross_entropy_with_grad, (X, INDEX_12)),
+                      (ag.mse_loss_backward, (X, X))):
+        with pytest.raises(TypeError, match=f"{f.__name__}: out= is not supported for dask arrays.*da.store"):
+            f(*[da.from_array(a, chunks=4) for a in arrays], out=np.empty_like(X))
+
+
+INDEX_12 = RNG.integers(0, 30, 12)
+
+
+def test_same_error_text_as_in_memory():
+    """Every rule is written once (actgrad._args): a dask array and its NumPy data fail alike."""
+    bad_calls = [
+        (ag.softmax, (X,), {"axis": 1.0}), (ag.log_softmax, (X,), {"axis": 5}),
+        (ag.logsumexp, (X.astype(complex),), {}), (ag.softmax_jvp, (X, X[:5]), {}),
+        (ag.softmax_jacobian, (X,), {"axis": -3}),
+        (ag.cross_entropy, (X, INDEX_12), {"reduction": "avg"}),
+        (ag.cross_entropy, (X, INDEX_12), {"label_smoothing": "0.1"}),
+        (ag.cross_entropy, (X, INDEX_12), {"ignore_index": 2 ** 63}),
+        (ag.cross_entropy, (X, INDEX_12), {"weight": np.ones(3)}),
+        (ag.cross_entropy, (X, INDEX_12.astype(float)), {}),
+        (ag.cross_entropy, (X, X[:, :4]), {}),
+        (ag.mse_loss, (X, X[:, :3]), {}), (ag.binary_cross_entropy_with_logits, (X, X), {"reduction": None}),
+    ]
+    for f, arrays, kw in bad_calls:
+        with pytest.raises(Exception) as eager:
+            f(*arrays, **kw)
+        with pytest.raises(Exception) as lazy:
+            f(*[da.from_array(a, chunks=5) for a in arrays], **kw)
+        assert type(lazy.value) is type(eager.value) and str(lazy.value) == str(eager.value), (f, kw)
+        assert str(eager.value).startswith(f.__name__ + ": ") or f"{f.__name__}: " in str(eager.value)
 
 
 LOGITS = RNG.standard_normal((50, 6)) * 3
@@ -200,3 +312,12 @@ def test_distributed_cluster():
         want = ag.cross_entropy_with_grad(x, np.arange(400) % 64)
         np.testing.assert_allclose(loss, want[0], rtol=1e-6)
         np.testing.assert_allclose(grad, want[1], rtol=1e-5, atol=1e-9)
+
+
+def test_one_is_dask():
+    """actgrad.dask.is_dask is the test the public functions dispatch with: dask arrays only."""
+    import actgrad.dask as agd
+    from actgrad import _dispatch
+    assert agd.is_dask is _dispatch.is_dask
+    assert agd.is_dask(da.ones(3)) and not agd.is_dask(np.ones(3)) and not agd.is_dask([1.0])
+    assert not agd.is_dask(dask.delayed(np.ones)(3))   # not an array: left to NumPy's conversion

@@ -1,4 +1,4 @@
-"""Losses (API.md section 4): cross_entropy, binary_cross_entropy_with_logits, mse_loss and
+"""Losses (docs/api.md section 4): cross_entropy, binary_cross_entropy_with_logits, mse_loss and
 their _backward/_with_grad forms, against a float64/longdouble NumPy reference (mpmath for
 extreme values), finite differences, PyTorch 2.13 when installed, threads, errors."""
 import itertools

@@ -1,4 +1,4 @@
-"""The softmax family (API.md section 3) against mpmath, finite differences, SciPy and PyTorch.
+"""The softmax family (docs/api.md section 3) against mpmath, finite differences, SciPy and PyTorch.
 
 Accuracy is in ULPs of the exact result (mpmath at 40 digits) in the output dtype: relative,
 and absolute in units of the smallest subnormal where the result is that small."""

@@ -3,8 +3,9 @@
 A function without parameters is its ufunc (``ag.sigmoid is ag.ufuncs.sigmoid``).
 A function with parameters is a small Python function with PyTorch's parameter
 names and defaults that checks them and calls the ufunc with the parameters as
-extra inputs."""
+extra inputs; its arrays are positional-only, like a ufunc's."""
 from collections import namedtuple
+from collections.abc import Mapping
 
 from . import ufuncs
 from ._optable import ACTIVATIONS, checks, choice_param, real_param
@@ -17,6 +18,30 @@ ActivationFunctions.__doc__ = """The functions of one activation (None where a c
 and its parameters' names and defaults."""
 
 
+class Registry(Mapping):
+    """The ``activations`` registry: name -> ActivationFunctions.  It lists each activation
+    once, under its name, and looks aliases up too (``activations['swish']`` is the record
+    of silu)."""
+
+    def __init__(self, records, aliases):
+        self._records, self._aliases = records, aliases
+
+    def __getitem__(self, name):
+        return self._records[self._aliases.get(name, name)]
+
+    def __contains__(self, name):
+        return self._aliases.get(name, name) in self._records
+
+    def __iter__(self):
+        return iter(self._records)
+
+    def __len__(self):
+        return len(self._records)
+
+    def __repr__(self):
+        return f"activations({', '.join(self._records)}; aliases {', '.join(self._aliases)})"
+
+
 def _wrapper(act, call):
     """The public function of a call of an activation with parameters.  Its source is
     generated so it has a real signature and costs little more than the ufunc call."""
@@ -25,7 +50,8 @@ def _wrapper(act, call):
     numeric = [p.name for p in act.numeric_params]
     tests = checks(act, call)
     namespace = {"real": real_param, "choice": choice_param}
-    lines = [f"def {fname}({arrays}, " + "".join(f"{p.name}={p.default!r}, " for p in act.params) + "out=None):"]
+    # the arrays are positional-only, as they are for the ufuncs of the other activations
+    lines = [f"def {fname}({arrays}, /, " + "".join(f"{p.name}={p.default!r}, " for p in act.params) + "out=None):"]
     if len(act.kernels) == 1:
         namespace["ufunc"] = ufuncs.UFUNCS[public_name(act.kernels[0], call)]
     for p in act.params:
@@ -63,7 +89,7 @@ def _build():
                 functions[public_name(name, call)] = calls[call]
         registry[act.name] = ActivationFunctions(
             act.name, *(calls.get(c) for c in ARRAYS), {p.name: p.default for p in act.params})
-    return functions, registry
+    return functions, Registry(registry, {alias: act.name for act in ACTIVATIONS for alias in act.aliases})
 
 
 FUNCTIONS, activations = _build()

@@ -14,13 +14,10 @@ cdef extern from "actgrad.h" nogil:
         int op
         int call
         int dtype
-    int AG_NOPS, AG_NCALLS
+    int AG_NOPS
     int AG_BOOL, AG_INT8, AG_UINT8, AG_INT16, AG_UINT16, AG_INT32, AG_UINT32, AG_INT64, AG_UINT64
     int AG_FLOAT16, AG_FLOAT32, AG_FLOAT64
     int AG_BACKWARD, AG_BACKWARD_FROM_OUTPUT
-    ctypedef struct ag_kernel_table:
-        const char *isa
-    const ag_kernel_table *ag_kernels()
     const char *ag_isa_name()
     const char *ag_isa_registry(int i)
     int ag_isa_supported(const char *name)

@@ -10,9 +10,10 @@ _ARRAY_KEYWORDS = ("x", "dy", "y", "v", "logits", "target", "pred")
 _NOT_DASK = frozenset((np.ndarray, list, tuple, int, float, bool))
 
 
-def _is_dask(a):
+def is_dask(a):
+    """Whether a is a dask array (checked without importing dask)."""
     t = type(a)
-    return t not in _NOT_DASK and t.__module__.startswith("dask.")
+    return t not in _NOT_DASK and t.__module__.startswith("dask.array")
 
 
 def dask_aware(func):
@@ -22,9 +23,9 @@ def dask_aware(func):
 
     @functools.wraps(func)
     def call(*args, **kwargs):
-        lazy = (len(args) > 0 and _is_dask(args[0])) or (len(args) > 1 and _is_dask(args[1]))
+        lazy = (len(args) > 0 and is_dask(args[0])) or (len(args) > 1 and is_dask(args[1]))
         if not lazy and kwargs:
-            lazy = any(_is_dask(kwargs[k]) for k in _ARRAY_KEYWORDS if k in kwargs)
+            lazy = any(is_dask(kwargs[k]) for k in _ARRAY_KEYWORDS if k in kwargs)
         if lazy:
             from . import dask
             return getattr(dask, name)(*args, **kwargs)
@@ -36,6 +37,7 @@ def dask_aware(func):
 
 # The functions that have a dask implementation in actgrad.dask.
 LAZY = ("softmax", "log_softmax", "logsumexp", "softmax_backward", "softmax_jvp", "log_softmax_backward",
+        "softmax_jacobian",
         "cross_entropy", "cross_entropy_backward", "cross_entropy_with_grad",
         "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_backward",
         "binary_cross_entropy_with_logits_with_grad", "mse_loss", "mse_loss_backward", "mse_loss_with_grad")

@@ -1,105 +1,35 @@
-"""Losses and their gradients (API.md section 4): argument checks, dtype rules,
-layouts, ``out=`` and reductions.  The arithmetic is in C (csrc/losses.c,
-losses_pointwise.c, loops/losses_body.h), reached
-through actgrad._core; docs/losses.md derives the formulas."""
+"""Losses and their gradients (docs/api.md section 4): target forms, layouts, ``out=``
+and reductions; the argument rules are in _args.py.  The arithmetic is in C
+(csrc/losses.c, losses_pointwise.c, loops/losses_body.h), reached through actgrad._core;
+docs/losses.md derives the formulas."""
 import math
-import operator
 
 import numpy as np
 
-from . import _core
+from . import _args as args, _core
 
-_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
-_NONE = 0
-_F16 = np.dtype(np.float16)
-_F32 = np.dtype(np.float32)
-_F64 = np.dtype(np.float64)
-_I64 = np.dtype(np.int64)
-_AxisError = np.exceptions.AxisError
+_F32, _F64, _I64 = args.F32, args.F64, args.I64
+_NONE = args.NONE
 
 
-def _reduction(fname, reduction):
-    try:
-        return _REDUCTIONS[reduction]
-    except (KeyError, TypeError):
-        raise ValueError(f"{fname}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}") from None
+def _contiguous(fname, what, a, dtype):
+    """A real array cast to the compute dtype, C-contiguous (what the pointwise losses read)."""
+    return np.ascontiguousarray(args.cast(fname, what, a, dtype))
 
 
-def _floats(fname, what, a):
-    """(a as an ndarray of its compute dtype, the result dtype): float32/float64 as they
-    are, float16 computed in float32, bool and integers in float64 (API.md section 1)."""
-    if type(a) is not np.ndarray:
-        a = np.asarray(a)
-    dt = a.dtype
-    if (dt is _F32 or dt is _F64) or (dt.char in "fd" and dt.isnative):
-        return a, dt
-    if dt.kind == "f" and dt.itemsize in (4, 8):
-        return a.astype(dt.newbyteorder("=")), dt.newbyteorder("=")
-    if dt == _F16:
-        return a.astype(_F32), _F16
-    if dt.kind in "biu":
-        return a.astype(_F64), _F64
-    raise TypeError(f"{fname}: {what} must be real numbers (bool, integer or float), got dtype {dt}")
-
-
-def _as(fname, what, a, dtype):
-    """A real array cast to the compute dtype, C-contiguous."""
-    if type(a) is not np.ndarray:
-        a = np.asarray(a)
-    if a.dtype is not dtype:
-        if a.dtype.kind not in "biuf":
-            raise TypeError(f"{fname}: {what} must be real numbers, got dtype {a.dtype}")
-        return np.ascontiguousarray(a, dtype=dtype)
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
-
-
-def _smoothing(fname, label_smoothing):
-    if type(label_smoothing) is not float:
-        try:
-            label_smoothing = float(label_smoothing)
-        except (TypeError, ValueError):
-            raise TypeError(f"{fname}: label_smoothing must be a number, got {label_smoothing!r}") from None
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{fname}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    return label_smoothing
-
-
-def _scalar_grad(fname, grad):
-    """The upstream gradient of a mean or sum loss: a real scalar."""
-    if type(grad) is float:
-        return grad
-    g = np.asarray(grad)
-    if g.ndim != 0 or g.dtype.kind not in "biuf":
-        raise ValueError(f"{fname}: grad must be a real scalar for reduction 'mean' or 'sum', got {grad!r}")
-    return float(g)
-
-
-def _grad_out(fname, out, shape, cdt, rdt, inputs, x):
+def _grad_out(fname, out, x, cdt, rdt, inputs):
     """(the array the C core writes the gradient into, the array to copy it to or None).
-    The C core writes `out` itself when it is C-contiguous, of the compute dtype and
-    overlaps no input, except that it may be the logits x themselves (each element is read
-    before it is written; a partial overlap would read gradients written by other rows,
-    blocks or threads)."""
+    The C core writes `out` itself when it is laid out like x, of the compute dtype, and
+    overlaps no input but x itself (the kernels read each sample before writing it)."""
+    shape = x.shape
     if out is None:
-        return np.empty(shape, cdt), None
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"{fname}: out must be a NumPy array, got {type(out).__name__}")
-    if out.shape != shape:
-        raise ValueError(f"{fname}: out has shape {out.shape}, the gradient has shape {shape}")
-    flags = out.flags
-    if not flags.writeable:
-        raise ValueError(f"{fname}: out is read-only")
-    if out.dtype is cdt and rdt is cdt and flags.c_contiguous:
-        for a in inputs:
-            if a is not None and np.may_share_memory(a, out):
-                break
-        else:
-            if not np.may_share_memory(x, out) or x.ctypes.data == out.ctypes.data:
-                return out, None
-    elif not np.can_cast(rdt, out.dtype, "same_kind"):
-        raise TypeError(f"{fname}: cannot write the {rdt} gradient to out of dtype {out.dtype} "
-                        "under 'same_kind' casting")
-    return np.empty(shape, cdt), out
+        return (np.empty(shape, cdt) if x.flags.c_contiguous else np.empty_like(x, cdt)), None
+    out = args.out(fname, out, shape, rdt, "gradient")
+    if out.dtype is cdt and rdt is cdt and out.strides == x.strides and \
+            (not np.may_share_memory(out, x) or out.ctypes.data == x.ctypes.data) and \
+            not any(a is not None and np.may_share_memory(a, out) for a in inputs):
+        return out, None
+    return (np.empty(shape, cdt) if x.flags.c_contiguous else np.empty_like(x, cdt)), out
 
 
 def _finish(loss, total, rdt, red, g, out, want_loss, want_grad):
@@ -125,108 +55,98 @@ def _finish(loss, total, rdt, red, g, out, want_loss, want_grad):
 
 # ---- cross-entropy ----
 
+def _element_strides(a, split, ax):
+    """a's element strides over (outer, n, inner): the axes before `split` as outer, ax
+    (== split) as n, the rest as inner; over (outer, inner) when ax is None (a target's
+    sample axes).  None where the strides do not allow it."""
+    nd, st = a.ndim, a.strides
+    if split == 1 and nd == (1 if ax is None else 2):   # the usual (samples, classes): no loops
+        isz, s0 = a.itemsize, st[0]
+        if ax is None:
+            return None if s0 % isz else (s0 // isz, 0)
+        s1 = st[1]
+        return None if s0 % isz or s1 % isz else (s0 // isz, s1 // isz, 0)
+    so, si = args.stride(a, range(split)), args.stride(a, range(split + (ax is not None), nd))
+    if so is None or si is None:
+        return None
+    return args.elements((so, si) if ax is None else (so, st[ax], si), a.itemsize)
+
+
 def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoothing, grad, out,
         want_loss, want_grad):
-    red = _REDUCTIONS.get(reduction) if type(reduction) is str else None
+    red = args.REDUCTIONS.get(reduction) if type(reduction) is str else None
     if red is None:
-        red = _reduction(fname, reduction)
+        red = args.reduction(fname, reduction)
     x = logits
     if type(x) is np.ndarray and ((cdt := x.dtype) is _F32 or cdt is _F64):
         rdt = cdt
     else:
-        x, rdt = _floats(fname, "logits", logits)
+        x, rdt = args.floats(fname, "logits", logits)
         cdt = x.dtype
     ndim = x.ndim
-    if type(axis) is not int:
-        try:
-            axis = operator.index(axis)
-        except TypeError:
-            raise TypeError(f"{fname}: axis must be an integer, got {axis!r}") from None
+    # the checks of _args, skipped for the plain values of the usual call
+    ax = axis % ndim if type(axis) is int and -ndim <= axis < ndim else args.axis(fname, axis, ndim)
+    ls = label_smoothing if type(label_smoothing) is float and 0.0 <= label_smoothing <= 1.0 else \
+        args.label_smoothing(fname, label_smoothing)
+    if type(ignore_index) is not int or not -2 ** 63 <= ignore_index < 2 ** 63:
+        ignore_index = args.int64(fname, "ignore_index", ignore_index)
     shape = x.shape
-    if axis == -1 and ndim == 2:   # the usual (N, C)
-        outer, C = shape
-        inner = 1
-        sample_shape = (outer,)
+    if ndim == 2 and ax == 1:   # the usual (samples, classes)
+        (outer, C), inner, sample_shape = shape, 1, shape[:1]
     else:
-        if not -ndim <= axis < ndim:
-            raise _AxisError(axis, ndim, f"{fname}: class axis")
-        ax = axis % ndim
-        C = shape[ax]
-        outer = math.prod(shape[:ax])
-        inner = math.prod(shape[ax + 1:])
+        outer, C, inner = args.sizes(shape, ax)
         sample_shape = shape[:ax] + shape[ax + 1:]
-    if not x.flags.c_contiguous:
-        x = np.ascontiguousarray(x)
-    ls = 0.0 if type(label_smoothing) is float and label_smoothing == 0.0 else \
-        _smoothing(fname, label_smoothing)
-    if type(ignore_index) is not int:
-        try:
-            ignore_index = operator.index(ignore_index)
-        except TypeError:
-            raise TypeError(f"{fname}: ignore_index must be an integer, got {ignore_index!r}") from None
 
-    t = target if type(target) is np.ndarray else np.asarray(target)
+    t = target if type(target) is np.ndarray else args.real_array(fname, "target", target)
     probs = index = None
-    if t.ndim == ndim - 1 and t.dtype is _I64 and t.shape == sample_shape and t.flags.c_contiguous:
-        index = t
-    elif t.ndim == ndim - 1:
-        if t.dtype.kind not in "iu":
-            raise TypeError(
-                f"{fname}: target of shape {t.shape} (logits' shape without the class axis) must hold "
-                f"integer class indices, got dtype {t.dtype}; class probabilities are given as floats "
-                f"with the shape of logits {shape}")
-        if t.shape != sample_shape:
-            raise ValueError(f"{fname}: class-index target has shape {t.shape}, expected {sample_shape} "
-                             f"(logits {shape} without axis {axis})")
+    if (t.dtype is _I64 and t.shape == sample_shape) or not args.class_target(fname, t, shape, ax):
         if t.dtype is not _I64 and t.dtype != _I64:
             if t.dtype.kind == "u" and t.size and t.max() > np.iinfo(np.int64).max:
-                bad = int(t.max())
-                raise IndexError(f"{fname}: target {bad} is out of bounds for {C} classes")
+                raise IndexError(f"{fname}: target {int(t.max())} is out of bounds for {C} classes")
             t = t.astype(_I64)
-        index = t if t.flags.c_contiguous else np.ascontiguousarray(t)
-    elif t.ndim == ndim:
-        if t.shape != shape:
-            raise ValueError(f"{fname}: probability target has shape {t.shape}, expected the shape "
-                             f"of logits {shape}")
-        if t.dtype.kind != "f":
-            raise TypeError(
-                f"{fname}: target with the shape of logits {shape} must hold float class "
-                f"probabilities, got dtype {t.dtype}; class indices are given as integers with "
-                f"the shape of logits without the class axis, {sample_shape}")
-        probs = _as(fname, "target", t, cdt)
+        ts = _element_strides(t, ax, None)
+        if ts is None:
+            t = np.ascontiguousarray(t)
+            ts = _element_strides(t, ax, None)
+        index = t
     else:
-        raise ValueError(f"{fname}: target has shape {t.shape}; expected class indices of shape "
-                         f"{sample_shape} or class probabilities of shape {shape}")
+        probs = args.cast(fname, "target", t, cdt)
+        ts = (0, 0)
 
     w = None
     if weight is not None:
-        w = _as(fname, "weight", weight, cdt)
-        if w.shape != (C,):
-            raise ValueError(f"{fname}: weight must have shape ({C},) (one per class), got {w.shape}")
+        w = np.ascontiguousarray(args.cast(fname, "weight", weight, cdt))
+        args.class_weight(fname, w, C)
 
-    gscalar, grads = 1.0, None
+    gscalar, grads, gs = 1.0, None, (0, 0)
     if want_grad and not want_loss:
-        if red != _NONE:
-            gscalar = _scalar_grad(fname, grad)
-        elif type(grad) is float or type(grad) is int:
-            gscalar = float(grad)
-        else:
-            g = _as(fname, "grad", grad, cdt)
+        gscalar, grads = args.upstream_grad(fname, red, grad)
+        if grads is not None:
+            g = args.cast(fname, "grad", grads, cdt)
             try:
                 grads = np.broadcast_to(g, sample_shape).reshape(outer, inner)
             except ValueError:
                 raise ValueError(f"{fname}: grad of shape {g.shape} does not broadcast to the loss "
                                  f"shape {sample_shape}") from None
+            gs = args.elements(grads.strides, grads.itemsize)
 
+    # C reads x with any strides; the gradient and probability targets share x's layout,
+    # so they need an x whose layout np.empty_like reproduces (any C/F order, transposes)
+    xs = _element_strides(x, ax, ax)
+    if xs is None or ((want_grad or probs is not None) and not (x.flags.c_contiguous or x.flags.f_contiguous)
+                      and np.empty_like(x).strides != x.strides):
+        x = np.ascontiguousarray(x)
+        xs = _element_strides(x, ax, ax)
+    if probs is not None and probs.strides != x.strides:
+        p = np.empty_like(x)
+        np.copyto(p, probs)
+        probs = p
     dx = gret = None
     if want_grad:
-        if out is None and rdt is cdt:
-            dx = np.empty(shape, cdt)
-        else:
-            dx, gret = _grad_out(fname, out, shape, cdt, rdt, (index, probs, grads, w), x)
+        dx, gret = _grad_out(fname, out, x, cdt, rdt, (index, probs, grads, w))
     loss = np.empty(sample_shape, cdt) if want_loss and red == _NONE else None
-    rc, total, bad = _core.cross_entropy(x, outer, C, inner, index, probs, w, ignore_index, ls, red,
-                                         gscalar, grads, loss, dx, want_loss and red != _NONE)
+    rc, total, bad = _core.cross_entropy(x, outer, C, inner, xs, index, ts, probs, w, ignore_index, ls,
+                                         red, gscalar, grads, gs, loss, dx, want_loss and red != _NONE)
     if rc:
         if rc == 1:
             raise IndexError(f"{fname}: target {bad} is out of bounds for {C} classes "
@@ -235,36 +155,11 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
     return _finish(loss, total, rdt, red, dx, gret, want_loss, want_grad)
 
 
-def _ce_fast(fname, logits, target, axis, ignore_index, reduction, label_smoothing, grad, want_loss,
-             want_grad, out=None):
-    """The usual call -- (N, C) float logits, int64 labels, a mean or sum loss, no weight, no
-    out or a ready one -- in one step through _core.cross_entropy_fast, or None for the
-    general path."""
-    if ((axis != -1 and axis != 1) or type(ignore_index) is not int or type(label_smoothing) is not float
-            or not 0.0 <= label_smoothing <= 1.0 or type(grad) is not float
-            or (reduction != "mean" and reduction != "sum")):
-        return None
-    r = _core.cross_entropy_fast(logits, target, ignore_index, label_smoothing, _REDUCTIONS[reduction],
-                                 grad, want_loss, want_grad, out)
-    if r is None:
-        return None
-    rc, loss, dx, bad = r
-    if rc:
-        if rc == 1:
-            raise IndexError(f"{fname}: target {bad} is out of bounds for {logits.shape[1]} classes "
-                             f"(ignore_index={ignore_index})")
-        raise MemoryError(f"{fname}: out of memory")
-    return (loss, dx) if want_loss and want_grad else (dx if want_grad else loss)
-
-
 def cross_entropy(logits, target, axis=-1, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """PyTorch's F.cross_entropy with the classes along `axis`: `target` holds class
     indices (the shape of logits without `axis`) or class probabilities (the shape of
     logits).  Returns a NumPy scalar for reduction 'mean'/'sum', an array for 'none'."""
-    if weight is None and (r := _ce_fast("cross_entropy", logits, target, axis, ignore_index, reduction,
-                                         label_smoothing, 1.0, True, False)) is not None:
-        return r
     return _ce("cross_entropy", logits, target, axis, weight, ignore_index, reduction,
                label_smoothing, 1.0, None, True, False)
 
@@ -273,10 +168,6 @@ def cross_entropy_backward(logits, target, axis=-1, weight=None, ignore_index=-1
                            label_smoothing=0.0, grad=1.0, out=None):
     """d loss / d logits of cross_entropy, times the upstream `grad` (a scalar, or one value
     per sample for reduction 'none')."""
-    if weight is None and (r := _ce_fast(
-            "cross_entropy_backward", logits, target, axis, ignore_index, reduction, label_smoothing,
-            grad, False, True, out)) is not None:
-        return r
     return _ce("cross_entropy_backward", logits, target, axis, weight, ignore_index, reduction,
                label_smoothing, grad, out, False, True)
 
@@ -285,10 +176,6 @@ def cross_entropy_with_grad(logits, target, axis=-1, weight=None, ignore_index=-
                             reduction="mean", label_smoothing=0.0, out=None):
     """(cross_entropy(...), d loss / d logits) from one fused pass over the logits; for
     reduction 'none' the gradient is that of the sum of the losses."""
-    if weight is None and (r := _ce_fast(
-            "cross_entropy_with_grad", logits, target, axis, ignore_index, reduction, label_smoothing,
-            1.0, True, True, out)) is not None:
-        return r
     return _ce("cross_entropy_with_grad", logits, target, axis, weight, ignore_index, reduction,
                label_smoothing, 1.0, out, True, True)
 
@@ -299,7 +186,7 @@ def _pattern(fname, what, a, shape, cdt):
     """An operand broadcast to `shape`, flattened, as (array, rep, period): element k of
     the broadcast is array[(k // rep) % period] (see ag_bcast).  Its non-1 axes must be
     one block of `shape` to be read in place; other broadcasts are materialized."""
-    a = _as(fname, what, a, cdt)
+    a = _contiguous(fname, what, a, cdt)
     if a.shape == shape:
         return a, 1, max(a.size, 1)
     try:
@@ -318,18 +205,16 @@ def _pattern(fname, what, a, shape, cdt):
 
 
 def _pointwise(fname, mse, x, target, weight, pos_weight, reduction, grad, out, want_loss, want_grad):
-    red = _reduction(fname, reduction)
+    red = args.reduction(fname, reduction)
     what = "pred" if mse else "logits"
-    x, rdt = _floats(fname, what, x)
+    x, rdt = args.floats(fname, what, x)
     cdt = x.dtype
     shape = x.shape
     if not x.flags.c_contiguous:
         x = np.ascontiguousarray(x)
-    t = target if type(target) is np.ndarray else np.asarray(target)
-    if t.shape != shape:
-        raise ValueError(f"{fname}: target has shape {t.shape}, {what} has shape {shape}; they must "
-                         "be the same")
-    t = _as(fname, "target", t, cdt)
+    t = args.real_array(fname, "target", target)
+    args.same_shape(fname, what, x, "target", t)
+    t = _contiguous(fname, "target", t, cdt)
     w = pw = None
     wp = pwp = (1, 1)
     if weight is not None:
@@ -338,15 +223,12 @@ def _pointwise(fname, mse, x, target, weight, pos_weight, reduction, grad, out, 
         pw, *pwp = _pattern(fname, "pos_weight", pos_weight, shape, cdt)
     gscalar, grads, gp = 1.0, None, (1, 1)
     if want_grad and not want_loss:
-        if red != _NONE:
-            gscalar = _scalar_grad(fname, grad)
-        elif type(grad) is float or type(grad) is int:
-            gscalar = float(grad)
-        else:
-            grads, *gp = _pattern(fname, "grad", grad, shape, cdt)
+        gscalar, grads = args.upstream_grad(fname, red, grad)
+        if grads is not None:
+            grads, *gp = _pattern(fname, "grad", grads, shape, cdt)
     dx = gret = None
     if want_grad:
-        dx, gret = _grad_out(fname, out, shape, cdt, rdt, (t, w, pw, grads), x)
+        dx, gret = _grad_out(fname, out, x, cdt, rdt, (t, w, pw, grads))
     loss = np.empty(shape, cdt) if want_loss and red == _NONE else None
     rc, total = _core.pointwise_loss(mse, x, t, w, wp[0], wp[1], pw, pwp[0], pwp[1], red, gscalar,
                                      grads, gp[0], gp[1], loss, dx, want_loss and red != _NONE)

@@ -41,3 +41,95 @@ def softmax_run(int op, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner,
         rc = ag_softmax(op, outer, n, inner, &A, pb, &O)
     if rc:
         raise MemoryError("actgrad: out of memory in the softmax driver")
+
+
+# The row kernels of the current ISA (ag_kernel_table.softmax, csrc/include/ag_kernels.h)
+# for reductions split over pieces that live apart (actgrad.dask's chunks): the
+# statistics of each piece, their combination in order, and the outputs from the
+# combined statistics (docs/softmax.md, "Threads and determinism": a long row's pieces).  Operands are C-contiguous
+# (rows, n) arrays of float32 or float64, st (rows, 3) float64 arrays {m, S_hi, S_lo}.
+
+cdef extern from "actgrad.h" nogil:
+    int AG_SOFTMAX_SCALE
+    ctypedef struct ag_softmax_kernels:
+        void (*stats)(int keep, Py_ssize_t n, const void *x, void *y, double *st) noexcept nogil
+        void (*dot)(Py_ssize_t n, const void *a, const void *b, double *st) noexcept nogil
+        void (*combine)(Py_ssize_t k, const double *parts, double *st) noexcept nogil
+        void (*apply)(int op, Py_ssize_t n, const void *a, const void *b, const double *st, double m0,
+                      void *out) noexcept nogil
+        double (*logsumexp)(const double *st) noexcept nogil
+    ctypedef struct ag_kernel_table:   # the fields read here
+        ag_softmax_kernels softmax[2]
+    const ag_kernel_table *ag_kernels()   # those of the SIMD path in use
+
+
+cdef const ag_softmax_kernels *_sm_k(bint f32) noexcept nogil:
+    return &ag_kernels().softmax[0 if f32 else 1]
+
+
+def softmax_piece_stats(cnp.ndarray a, object b, bint forward):
+    """st of each row of a piece: forward (max, sum exp(x - max)); else (0, sum a*b), or
+    (0, sum a) when b is None."""
+    cdef Py_ssize_t rows = cnp.PyArray_DIM(a, 0), n = cnp.PyArray_DIM(a, 1), r
+    cdef Py_ssize_t row = n * cnp.PyArray_ITEMSIZE(a)
+    cdef cnp.npy_intp dims[2]
+    dims[0], dims[1] = rows, 3
+    cdef cnp.ndarray st = cnp.PyArray_EMPTY(2, dims, cnp.NPY_DOUBLE, 0)
+    cdef const ag_softmax_kernels *k = _sm_k(cnp.PyArray_ITEMSIZE(a) == 4)
+    cdef char *pa = <char *>cnp.PyArray_DATA(a)
+    cdef char *pb = <char *>_data(b)
+    cdef double *ps = <double *>cnp.PyArray_DATA(st)
+    with nogil:
+        for r in range(rows):
+            if forward:
+                k.stats(AG_LOGSUMEXP, n, pa + r * row, NULL, ps + 3 * r)
+            else:
+                k.dot(n, pa + r * row, NULL if pb == NULL else pb + r * row, ps + 3 * r)
+    return st
+
+
+def softmax_combine(cnp.ndarray parts, bint f32):
+    """The st of each row from those of its k pieces, parts (rows, k, 3), combined in order."""
+    cdef Py_ssize_t rows = cnp.PyArray_DIM(parts, 0), k = cnp.PyArray_DIM(parts, 1), r
+    cdef cnp.npy_intp dims[2]
+    dims[0], dims[1] = rows, 3
+    cdef cnp.ndarray st = cnp.PyArray_EMPTY(2, dims, cnp.NPY_DOUBLE, 0)
+    cdef const ag_softmax_kernels *kt = _sm_k(f32)
+    cdef double *pp = <double *>cnp.PyArray_DATA(parts)
+    cdef double *ps = <double *>cnp.PyArray_DATA(st)
+    with nogil:
+        for r in range(rows):
+            kt.combine(k, pp + 3 * k * r, ps + 3 * r)
+    return st
+
+
+def softmax_piece_apply(int op, cnp.ndarray a, object b, cnp.ndarray st, cnp.ndarray out):
+    """out = op's output (AG_SOFTMAX, AG_LOG_SOFTMAX, the backward ops) of each row of a
+    piece given its row's combined st."""
+    cdef Py_ssize_t rows = cnp.PyArray_DIM(a, 0), n = cnp.PyArray_DIM(a, 1), r
+    cdef Py_ssize_t row = n * cnp.PyArray_ITEMSIZE(a)
+    cdef const ag_softmax_kernels *k = _sm_k(cnp.PyArray_ITEMSIZE(a) == 4)
+    cdef char *pa = <char *>cnp.PyArray_DATA(a)
+    cdef char *pb = <char *>_data(b)
+    cdef char *po = <char *>cnp.PyArray_DATA(out)
+    cdef double *ps = <double *>cnp.PyArray_DATA(st)
+    with nogil:
+        for r in range(rows):
+            k.apply(op, n, pa + r * row, NULL if pb == NULL else pb + r * row, ps + 3 * r, 0.0,
+                    po + r * row)
+
+
+def softmax_stats_logsumexp(cnp.ndarray st, cnp.ndarray out):
+    """out[r] = log sum exp of row r from its combined st (out float32 or float64)."""
+    cdef Py_ssize_t rows = cnp.PyArray_DIM(st, 0), r
+    cdef bint f32 = cnp.PyArray_ITEMSIZE(out) == 4
+    cdef const ag_softmax_kernels *k = _sm_k(f32)
+    cdef double *ps = <double *>cnp.PyArray_DATA(st)
+    cdef float *o32 = <float *>cnp.PyArray_DATA(out)
+    cdef double *o64 = <double *>cnp.PyArray_DATA(out)
+    with nogil:
+        for r in range(rows):
+            if f32:
+                o32[r] = <float>k.logsumexp(ps + 3 * r)
+            else:
+                o64[r] = k.logsumexp(ps + 3 * r)

@@ -10,12 +10,14 @@ functions (``ag.softmax``, ``ag.cross_entropy_with_grad`` ...) send dask arrays 
 (``import actgrad`` itself never imports dask).
 
 * Softmax along an axis held in one chunk: every block is an independent ``ag.softmax``.
-  Along an axis split over chunks: a two-level reduction.  Each chunk gives its row max
-  m_j and r_j = log sum exp(x - m_j) (``ag.logsumexp`` of the shifted chunk, so r_j is
-  accurate whatever the size of the logits); the chunks combine with the rescaling rule
-  of the online softmax, M = max_j m_j, S = sum_j exp(r_j + m_j - M); then each block is
-  exp(x - M) / S, log_softmax x - M - log S, logsumexp M + log S.  Only the partials (one
-  value per chunk and row) are gathered, never the whole axis.
+  Along an axis split over chunks: the two-level reduction the C core runs on the pieces
+  of a long row, with the chunks as the pieces.  Each chunk reduces its rows to (max m_j,
+  S_j = sum exp(x - m_j)) (the backward passes: sum dy*y or sum dy), the chunks' values
+  combine in order (M = max_j m_j, S = sum_j S_j exp(m_j - M), in double-word arithmetic),
+  and each block writes its outputs from (M, S) with the kernels the in-memory call uses,
+  so the results are as accurate as in memory.  Only three numbers per chunk and row are
+  gathered, never the whole axis.  ``softmax_jacobian`` brings the axis into one chunk
+  (each block holds whole n x n Jacobians).
 * Losses with the samples split over chunks (the class axis is brought into one chunk
   per block if it is not already: C values per sample): each block gives its loss sum
   (``reduction='sum'``) and its normaliser (the sum of the target weights, or the sample
@@ -31,174 +33,162 @@ cores; to give each task more threads, set ``ACTGRAD_NUM_THREADS`` in the worker
 environment (e.g. ``distributed.nanny.pre-spawn-environ.ACTGRAD_NUM_THREADS``) to
 cores / threads-per-worker.
 """
-import operator
+import math
 
 import dask.array as da
 import numpy as np
 
-from . import _losses, _softmax
-from ._dispatch import LAZY
+from . import _args as args, _core, _losses, _softmax
+from ._dispatch import LAZY, is_dask
 
 __all__ = ["is_dask", *LAZY]
 
-
-def is_dask(*arrays):
-    """Whether any argument is a dask array (checked without importing dask)."""
-    return any(type(a).__module__.startswith("dask.array") for a in arrays)
+_OPS = _core.SOFTMAX_OPS
 
 
-def _float_dtype(dtype):
-    """The dtype actgrad returns for an input dtype (API.md section 1)."""
-    dtype = np.dtype(dtype)
-    return dtype if dtype.kind == "f" and dtype.itemsize in (2, 4, 8) else np.dtype(np.float64)
-
-
-def _axis(fname, x, axis):
-    if x.ndim == 0:
-        raise np.exceptions.AxisError(axis, 0, msg_prefix=fname)
-    try:
-        axis = operator.index(axis)
-    except TypeError:
-        raise TypeError(f"{fname}: axis must be an integer, got {axis!r}") from None
-    if not -x.ndim <= axis < x.ndim:
-        raise np.exceptions.AxisError(axis, x.ndim, msg_prefix=fname)
-    return axis % x.ndim
-
-
-def _no_out(fname, out):
-    if out is not None:
-        raise TypeError(f"{fname}: out= is not supported for dask arrays (results are lazy)")
-
-
-def _reduction(fname, reduction):
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{fname}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+def _array(fname, what, a):
+    """a as a dask array of a dtype actgrad reads."""
+    if isinstance(a, np.ma.MaskedArray):
+        args.real_array(fname, what, a)   # refused, as in memory
+    a = da.asarray(a)
+    args.real_dtype(fname, what, a.dtype)
+    return a
 
 
 # ---- softmax family ----
+#
+# The statistics st = (m, S_hi, S_lo) of every row travel in float64 arrays shaped like x
+# with the softmax axis of length 3 (one st per chunk, then one per row once combined).
+
+def _rows(block, axis, cdt):
+    """block with the axis last, as C-contiguous (rows, n) of the compute dtype."""
+    moved = np.moveaxis(block, axis, -1)
+    return np.ascontiguousarray(moved, dtype=cdt).reshape(math.prod(moved.shape[:-1]), moved.shape[-1])
 
 
-def _chunk_partials(block, axis):
-    """(m, r) of one chunk's rows, axis kept with size 1: m = row max, r = log sum exp(x - m)
-    (exact shift, then ag.logsumexp).  An all -inf row gives r = -inf; NaN/+inf stay in m."""
-    m = np.max(block, axis=axis, keepdims=True)
-    finite = np.isfinite(m)
-    r = _softmax.logsumexp(block - np.where(finite, m, 0).astype(block.dtype), axis=axis, keepdims=True)
-    return np.stack([m, np.where(finite, r, -np.inf).astype(block.dtype)], axis=-1)
+def _unrows(rows, block_shape, axis, dtype):
+    """The inverse of _rows: (rows, n) back to the block's shape and axis order, in dtype."""
+    moved = block_shape[:axis] + block_shape[axis + 1:] + (block_shape[axis],)
+    return np.moveaxis(rows.reshape(moved), -1, axis).astype(dtype, copy=False)
 
 
-def _row_stats(x, axis):
-    """Dask arrays M (row max) and L = log S (S = sum exp(x - M)), shaped like x with size 1
-    along axis, from per-chunk partials combined by the rescaling rule of the online softmax:
-    S = sum_j exp(r_j + m_j - M).  Rows without a finite max (all -inf, +inf, NaN) give
-    M + L = logsumexp's value (-inf, +inf, NaN); softmax makes them NaN."""
-    one = tuple((1,) * len(c) if d == axis else c for d, c in enumerate(x.chunks))
-    parts = x.map_blocks(_chunk_partials, axis, chunks=one + ((2,),), new_axis=x.ndim, dtype=x.dtype)
-    parts = parts.rechunk({axis: -1})   # one (m, r) per chunk and row: small
+def _stats_block(a, b, *, axis, cdt, forward):
+    return _unrows(_core.softmax_piece_stats(_rows(a, axis, cdt), None if b is None else _rows(b, axis, cdt),
+                                             forward), a.shape[:axis] + (3,) + a.shape[axis + 1:], axis, np.float64)
 
-    def combine(parts):
-        m, r = parts[..., 0], parts[..., 1]
-        big = np.max(m, axis=axis, keepdims=True)
-        ok = np.isfinite(big)
-        with np.errstate(invalid="ignore"):
-            shift = np.where(ok, m - np.where(ok, big, 0), -np.inf).astype(m.dtype)
-        log_s = _softmax.logsumexp(r + shift, axis=axis, keepdims=True)
-        # rows that are all -inf: -inf; rows holding +inf: 0 (so M + log S = +inf); NaN: NaN
-        log_s = np.where(ok, log_s, np.where(big == np.inf, 0, big)).astype(m.dtype)
-        return np.stack([big, log_s], axis=-1)
 
-    stats = parts.map_blocks(combine, chunks=tuple((1,) if d == axis else c for d, c in enumerate(parts.chunks)),
-                             dtype=x.dtype)
-    return stats[..., 0], stats[..., 1]
+def _combine_block(parts, *, axis, f32):
+    k = parts.shape[axis] // 3
+    rows = np.moveaxis(parts, axis, -1)
+    st = _core.softmax_combine(np.ascontiguousarray(rows).reshape(-1, k, 3), f32)
+    return _unrows(st, parts.shape[:axis] + (3,) + parts.shape[axis + 1:], axis, np.float64)
+
+
+def _row_stats(a, b, axis, cdt, forward):
+    """The combined st of every row of a (and b), as a dask array shaped like a with the
+    axis of length 3 in one chunk."""
+    three = tuple((3,) * len(c) if d == axis else c for d, c in enumerate(a.chunks))
+    operands = (a,) if b is None else (a, b)
+    parts = da.map_blocks(_stats_block, *operands, *(() if b is not None else (None,)), axis=axis, cdt=cdt,
+                          forward=forward, chunks=three, dtype=np.float64)
+    parts = parts.rechunk({axis: -1})
+    one = tuple((3,) if d == axis else c for d, c in enumerate(parts.chunks))
+    return parts.map_blocks(_combine_block, axis=axis, f32=cdt == args.F32, chunks=one, dtype=np.float64)
+
+
+def _apply_block(a, b, st, *, op, axis, cdt, rdt):
+    ra = _rows(a, axis, cdt)
+    out = np.empty_like(ra)
+    _core.softmax_piece_apply(op, ra, None if b is None else _rows(b, axis, cdt), _rows(st, axis, np.float64), out)
+    return _unrows(out, a.shape, axis, rdt)
+
+
+def _lse_block(st, *, axis, cdt, rdt):
+    rows = _rows(st, axis, np.float64)
+    out = np.empty(rows.shape[0], cdt)
+    _core.softmax_stats_logsumexp(rows, out)
+    return out.reshape(st.shape[:axis] + (1,) + st.shape[axis + 1:]).astype(rdt, copy=False)
 
 
 def _prepare(fname, x, axis, out):
-    _no_out(fname, out)
-    x = da.asarray(x)
-    axis = _axis(fname, x, axis)
-    dtype = _float_dtype(x.dtype)
-    return (x if x.dtype == dtype else x.astype(dtype)), axis
+    args.no_out(fname, out)
+    x = _array(fname, "x", x)
+    return x, args.axis(fname, axis, x.ndim), args.result_dtype(x.dtype), args.compute_dtype(x.dtype)
 
 
-def _softmax_block(block, big, log_s):
-    """exp(x - M) / S.  x - M is taken as a two-term sum d + e (Knuth's TwoSum), and
-    exp(d + e) = exp(d)(1 + e) to first order, so the result does not lose |x - M| ulps
-    to the rounding of the difference."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        shift = np.where(np.isfinite(big), big, 0).astype(block.dtype)
-        d = block - shift
-        z = d - block
-        e = (block - (d - z)) + (-shift - z)
-        out = np.exp(d) * (1 + np.where(np.isfinite(e), e, 0)) / np.exp(log_s)
-    return np.where(np.isfinite(big), out, np.nan).astype(block.dtype)
-
-
-def _log_softmax_block(block, big, log_s):
-    with np.errstate(invalid="ignore"):
-        out = (block - big) - log_s
-    return np.where(np.isfinite(big), out, np.nan).astype(block.dtype)
+def _forward(fname, x, axis, out):
+    """softmax or log_softmax: blockwise in memory, or from the rows' combined statistics."""
+    x, axis, dtype, cdt = _prepare(fname, x, axis, out)
+    if x.numblocks[axis] == 1:
+        return x.map_blocks(getattr(_softmax, fname), axis=axis, dtype=dtype)
+    return da.map_blocks(_apply_block, x, None, _row_stats(x, None, axis, cdt, True), op=_OPS[fname],
+                         axis=axis, cdt=cdt, rdt=dtype, dtype=dtype, meta=np.empty((0,) * x.ndim, dtype))
 
 
 def softmax(x, axis=-1, out=None):
     """ag.softmax of a dask array: lazy, same chunks."""
-    x, axis = _prepare("softmax", x, axis, out)
-    if x.numblocks[axis] == 1:
-        return x.map_blocks(_softmax.softmax, axis=axis, dtype=x.dtype)
-    return da.map_blocks(_softmax_block, x, *_row_stats(x, axis), dtype=x.dtype)
+    return _forward("softmax", x, axis, out)
 
 
 def log_softmax(x, axis=-1, out=None):
     """ag.log_softmax of a dask array: lazy, same chunks."""
-    x, axis = _prepare("log_softmax", x, axis, out)
-    if x.numblocks[axis] == 1:
-        return x.map_blocks(_softmax.log_softmax, axis=axis, dtype=x.dtype)
-    return da.map_blocks(_log_softmax_block, x, *_row_stats(x, axis), dtype=x.dtype)
+    return _forward("log_softmax", x, axis, out)
 
 
 def logsumexp(x, axis=-1, keepdims=False, out=None):
     """ag.logsumexp of a dask array: lazy; axis dropped unless keepdims."""
-    x, axis = _prepare("logsumexp", x, axis, out)
+    x, axis, dtype, cdt = _prepare("logsumexp", x, axis, out)
     if x.numblocks[axis] == 1:
-        return x.map_blocks(_softmax.logsumexp, axis=axis, keepdims=keepdims, dtype=x.dtype,
+        return x.map_blocks(_softmax.logsumexp, axis=axis, keepdims=keepdims, dtype=dtype,
                             **({} if keepdims else {"drop_axis": axis}))
-    big, log_s = _row_stats(x, axis)
-    with np.errstate(invalid="ignore"):
-        result = da.where(big == -np.inf, -np.inf, big + log_s)
+    st = _row_stats(x, None, axis, cdt, True)
+    one = tuple((1,) if d == axis else c for d, c in enumerate(st.chunks))
+    result = st.map_blocks(_lse_block, axis=axis, cdt=cdt, rdt=dtype, dtype=dtype, chunks=one,
+                           meta=np.empty((0,) * x.ndim, dtype))
     return result if keepdims else result.squeeze(axis)
 
 
-def _pair(fname, a, y, axis, out):
-    a, axis = _prepare(fname, a, axis, out)
-    y = da.asarray(y)
-    if a.shape != y.shape:
-        raise ValueError(f"{fname}: the two arrays must have the same shape, got {a.shape} and {y.shape}")
-    dtype = np.promote_types(a.dtype, _float_dtype(y.dtype))
-    return a.astype(dtype), y.astype(dtype).rechunk(a.chunks), axis
+def _backward(fname, a, y, axis, out, a_name):
+    args.no_out(fname, out)
+    a, y = _array(fname, a_name, a), _array(fname, "y", y)
+    args.same_shape(fname, a_name, a, "y", y)
+    axis = args.axis(fname, axis, y.ndim)
+    dtype, (ta, ty) = args.result_dtype(np.result_type(a.dtype, y.dtype)), args.pair_dtypes(a.dtype, y.dtype)
+    a, y = a.astype(ta), y.astype(ty).rechunk(a.chunks)
+    if a.numblocks[axis] == 1:
+        return da.map_blocks(getattr(_softmax, fname), a, y, axis=axis, dtype=dtype)
+    cdt = args.compute_dtype(dtype)
+    op = _OPS["softmax_backward" if fname == "softmax_jvp" else fname]
+    st = _row_stats(a, y if op == _OPS["softmax_backward"] else None, axis, cdt, False)
+    return da.map_blocks(_apply_block, a, y, st, op=op, axis=axis, cdt=cdt, rdt=dtype, dtype=dtype,
+                         meta=np.empty((0,) * a.ndim, dtype))
 
 
 def softmax_backward(dy, y, axis=-1, out=None):
-    """ag.softmax_backward on dask arrays: y * (dy - sum(dy * y)), the sum over axis
-    reduced across chunks."""
-    dy, y, axis = _pair("softmax_backward", dy, y, axis, out)
-    if dy.numblocks[axis] == 1:
-        return da.map_blocks(_softmax.softmax_backward, dy, y, axis=axis, dtype=dy.dtype)
-    return y * (dy - (dy * y).sum(axis=axis, keepdims=True))
+    """ag.softmax_backward on dask arrays: y * (dy - sum(dy * y))."""
+    return _backward("softmax_backward", dy, y, axis, out, "dy")
 
 
 def softmax_jvp(v, y, axis=-1, out=None):
     """ag.softmax_jvp on dask arrays (J is symmetric: the same as the backward)."""
-    v, y, axis = _pair("softmax_jvp", v, y, axis, out)
-    if v.numblocks[axis] == 1:
-        return da.map_blocks(_softmax.softmax_jvp, v, y, axis=axis, dtype=v.dtype)
-    return y * (v - (v * y).sum(axis=axis, keepdims=True))
+    return _backward("softmax_jvp", v, y, axis, out, "v")
 
 
 def log_softmax_backward(dy, y, axis=-1, out=None):
     """ag.log_softmax_backward on dask arrays: dy - exp(y) * sum(dy)."""
-    dy, y, axis = _pair("log_softmax_backward", dy, y, axis, out)
-    if dy.numblocks[axis] == 1:
-        return da.map_blocks(_softmax.log_softmax_backward, dy, y, axis=axis, dtype=dy.dtype)
-    return dy - da.exp(y) * dy.sum(axis=axis, keepdims=True)
+    return _backward("log_softmax_backward", dy, y, axis, out, "dy")
+
+
+def softmax_jacobian(y, axis=-1):
+    """ag.softmax_jacobian of a dask array: the axis is brought into one chunk (each block
+    holds whole n x n Jacobians), the other axes keep their chunks."""
+    y = _array("softmax_jacobian", "y", y)
+    axis = args.axis("softmax_jacobian", axis, y.ndim)
+    dtype = args.result_dtype(y.dtype)
+    yl = da.moveaxis(y, axis, -1).rechunk({y.ndim - 1: -1})
+    n = yl.shape[-1]
+    return yl.map_blocks(_softmax.softmax_jacobian, axis=-1, new_axis=y.ndim, chunks=yl.chunks + ((n,),),
+                         dtype=dtype, meta=np.empty((0,) * (y.ndim + 1), dtype))
 
 
 # ---- losses ----
@@ -212,25 +202,26 @@ def _ce_blocks(fname, logits, target, axis, weight, ignore_index, reduction, lab
                want_loss, want_grad):
     """Logits as a float dask array with the class axis in one chunk; a dask array of
     per-block (loss, gradient, normaliser) tuples; the class axis."""
-    _reduction(fname, reduction)
-    logits = da.asarray(logits)
-    axis = _axis(fname, logits, axis)
-    logits = logits.astype(_float_dtype(logits.dtype)).rechunk({axis: -1})
+    args.reduction(fname, reduction)
+    logits = _array(fname, "logits", logits)
+    axis = args.axis(fname, axis, logits.ndim)
+    logits = logits.astype(args.result_dtype(logits.dtype)).rechunk({axis: -1})
     ind = tuple(range(logits.ndim))
     sample_chunks = logits.chunks[:axis] + logits.chunks[axis + 1:]
-    target = da.asarray(target)
-    probs = target.shape == logits.shape and target.dtype.kind == "f"
+    target = _array(fname, "target", target)
+    probs = args.class_target(fname, target, logits.shape, axis)
+    args.label_smoothing(fname, label_smoothing)
+    args.int64(fname, "ignore_index", ignore_index)
+    if weight is not None:
+        args.class_weight(fname, np.asarray(weight), logits.shape[axis])
     if probs:
         target, tind = target.rechunk(logits.chunks), ind
-    elif target.shape == logits.shape[:axis] + logits.shape[axis + 1:]:
-        target, tind = target.rechunk(sample_chunks), ind[:axis] + ind[axis + 1:]
     else:
-        raise ValueError(f"{fname}: target has shape {target.shape}; expected {logits.shape} "
-                         f"(class probabilities) or {logits.shape[:axis] + logits.shape[axis + 1:]} (class indices)")
-    args = [logits, ind, target, tind]
+        target, tind = target.rechunk(sample_chunks), ind[:axis] + ind[axis + 1:]
+    operands = [logits, ind, target, tind]
     per_sample_grad = reduction == "none" and want_grad and not want_loss
     if per_sample_grad:   # the upstream gradient of reduction 'none': one value per sample
-        args += [da.broadcast_to(da.asarray(grad), target.shape[:len(tind)] if not probs else
+        operands += [da.broadcast_to(da.asarray(grad), target.shape[:len(tind)] if not probs else
                                  logits.shape[:axis] + logits.shape[axis + 1:]).rechunk(sample_chunks),
                  ind[:axis] + ind[axis + 1:]]
     kw = dict(axis=axis, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
@@ -251,7 +242,7 @@ def _ce_blocks(fname, logits, target, axis, weight, ignore_index, reduction, lab
                     np.asarray(weight, np.float64)[np.where(keep, tb, 0)][keep].sum())
         return loss, g, float(norm)
 
-    pairs = da.blockwise(block, ind, *args, dtype=object, concatenate=True,
+    pairs = da.blockwise(block, ind, *operands, dtype=object, concatenate=True,
                          meta=np.empty((0,) * logits.ndim, dtype=object))
     return logits, pairs, axis
 
@@ -298,7 +289,7 @@ def cross_entropy(logits, target, axis=-1, weight=None, ignore_index=-100, reduc
 def cross_entropy_backward(logits, target, axis=-1, weight=None, ignore_index=-100, reduction="mean",
                            label_smoothing=0.0, grad=1.0, out=None):
     """ag.cross_entropy_backward on dask arrays."""
-    _no_out("cross_entropy_backward", out)
+    args.no_out("cross_entropy_backward", out)
     logits, pairs, axis = _ce_blocks("cross_entropy_backward", logits, target, axis, weight, ignore_index,
                                      reduction, label_smoothing, grad, False, True)
     return _finish(logits, pairs, axis, reduction, grad, False, True)[1]
@@ -307,7 +298,7 @@ def cross_entropy_backward(logits, target, axis=-1, weight=None, ignore_index=-1
 def cross_entropy_with_grad(logits, target, axis=-1, weight=None, ignore_index=-100,
                             reduction="mean", label_smoothing=0.0, out=None):
     """(loss, dlogits) on dask arrays: both lazy, sharing one fused pass per block."""
-    _no_out("cross_entropy_with_grad", out)
+    args.no_out("cross_entropy_with_grad", out)
     logits, pairs, axis = _ce_blocks("cross_entropy_with_grad", logits, target, axis, weight, ignore_index,
                                      reduction, label_smoothing, 1.0, True, True)
     return _finish(logits, pairs, axis, reduction, 1.0, True, True)
@@ -316,13 +307,12 @@ def cross_entropy_with_grad(logits, target, axis=-1, weight=None, ignore_index=-
 def _pointwise(fname, name, x, target, extra, reduction, grad, want_loss, want_grad):
     """BCE with logits or MSE on dask arrays: every block runs the in-memory loss with
     reduction 'sum' (or 'none'); 'mean' divides by the global element count."""
-    _reduction(fname, reduction)
-    x = da.asarray(x)
-    x = x.astype(_float_dtype(x.dtype))
-    target = da.asarray(target)
-    if target.shape != x.shape:
-        raise ValueError(f"{fname}: target has shape {target.shape}, the input has shape {x.shape}; "
-                         "they must be the same")
+    args.reduction(fname, reduction)
+    what = "pred" if name == "mse_loss" else "logits"
+    x = _array(fname, what, x)
+    x = x.astype(args.result_dtype(x.dtype))
+    target = _array(fname, "target", target)
+    args.same_shape(fname, what, x, "target", target)
     ind = tuple(range(x.ndim))
     names = [k for k, v in extra.items() if v is not None]
     operands = [x, target.rechunk(x.chunks)]   # weight / pos_weight broadcast like the input
@@ -369,7 +359,7 @@ def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=Non
 def binary_cross_entropy_with_logits_backward(logits, target, weight=None, pos_weight=None,
                                               reduction="mean", grad=1.0, out=None):
     """ag.binary_cross_entropy_with_logits_backward on dask arrays."""
-    _no_out("binary_cross_entropy_with_logits_backward", out)
+    args.no_out("binary_cross_entropy_with_logits_backward", out)
     return _pointwise("binary_cross_entropy_with_logits_backward", "binary_cross_entropy_with_logits",
                       logits, target, {"weight": weight, "pos_weight": pos_weight}, reduction, grad,
                       False, True)[1]
@@ -378,7 +368,7 @@ def binary_cross_entropy_with_logits_backward(logits, target, weight=None, pos_w
 def binary_cross_entropy_with_logits_with_grad(logits, target, weight=None, pos_weight=None,
                                                reduction="mean", out=None):
     """(loss, dlogits) of BCE with logits on dask arrays, sharing one pass per block."""
-    _no_out("binary_cross_entropy_with_logits_with_grad", out)
+    args.no_out("binary_cross_entropy_with_logits_with_grad", out)
     return _pointwise("binary_cross_entropy_with_logits_with_grad", "binary_cross_entropy_with_logits",
                       logits, target, {"weight": weight, "pos_weight": pos_weight}, reduction, 1.0, True, True)
 
@@ -390,11 +380,11 @@ def mse_loss(pred, target, reduction="mean"):
 
 def mse_loss_backward(pred, target, reduction="mean", grad=1.0, out=None):
     """ag.mse_loss_backward on dask arrays."""
-    _no_out("mse_loss_backward", out)
+    args.no_out("mse_loss_backward", out)
     return _pointwise("mse_loss_backward", "mse_loss", pred, target, {}, reduction, grad, False, True)[1]
 
 
 def mse_loss_with_grad(pred, target, reduction="mean", out=None):
     """(loss, dpred) of MSE on dask arrays, sharing one pass per block."""
-    _no_out("mse_loss_with_grad", out)
+    args.no_out("mse_loss_with_grad", out)
     return _pointwise("mse_loss_with_grad", "mse_loss", pred, target, {}, reduction, 1.0, True, True)
