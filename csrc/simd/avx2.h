@@ -37,6 +37,8 @@ static inline V ag_##sfx##_eq(V a, V b) { return _mm256_cmp_##S(a, b, _CMP_EQ_OQ
 static inline V ag_##sfx##_isnan(V a) { return _mm256_cmp_##S(a, a, _CMP_UNORD_Q); }            \
 static inline V ag_##sfx##_select(V m, V a, V b) { return _mm256_blendv_##S(b, a, m); }          \
 static inline V ag_##sfx##_mand(V a, V b) { return _mm256_and_##S(a, b); }                       \
+static inline V ag_##sfx##_and(V a, V b) { return _mm256_and_##S(a, b); }                        \
+static inline V ag_##sfx##_or(V a, V b) { return _mm256_or_##S(a, b); }                          \
 static inline V ag_##sfx##_mor(V a, V b) { return _mm256_or_##S(a, b); }                         \
 static inline int ag_##sfx##_any(V m) { return _mm256_movemask_##S(m) != 0; }                    \
 static inline V ag_##sfx##_neg(V a) { return _mm256_xor_##S(a, _mm256_set1_##S((T)-0.0)); }     \

@@ -43,9 +43,9 @@ static inline V ag_##sfx##_select(M m, V a, V b) { return _mm512_mask_blend_##S(
 static inline M ag_##sfx##_mand(M a, M b) { return (M)(a & b); }                                 \
 static inline M ag_##sfx##_mor(M a, M b) { return (M)(a | b); }                                  \
 static inline int ag_##sfx##_any(M m) { return m != 0; }                                         \
-static inline V ag_##sfx##_and_(V a, V b)                                                         \
+static inline V ag_##sfx##_and(V a, V b)                                                         \
 { return _mm512_cast##SI##_##S(_mm512_and_si512(_mm512_cast##S##_si512(a), _mm512_cast##S##_si512(b))); }    \
-static inline V ag_##sfx##_or_(V a, V b)                                                          \
+static inline V ag_##sfx##_or(V a, V b)                                                          \
 { return _mm512_cast##SI##_##S(_mm512_or_si512(_mm512_cast##S##_si512(a), _mm512_cast##S##_si512(b))); }     \
 static inline V ag_##sfx##_xor_(V a, V b)                                                         \
 { return _mm512_cast##SI##_##S(_mm512_xor_si512(_mm512_cast##S##_si512(a), _mm512_cast##S##_si512(b))); }    \
@@ -55,7 +55,7 @@ static inline V ag_##sfx##_neg(V a) { return ag_##sfx##_xor_(a, _mm512_set1_##S(
 static inline V ag_##sfx##_abs(V a) { return ag_##sfx##_andnot_(_mm512_set1_##S((T)-0.0), a); }  \
 static inline V ag_##sfx##_copysign(V mag, V sgn)                                                \
 { V s = _mm512_set1_##S((T)-0.0);                                                                \
-  return ag_##sfx##_or_(ag_##sfx##_andnot_(s, mag), ag_##sfx##_and_(s, sgn)); }                     \
+  return ag_##sfx##_or(ag_##sfx##_andnot_(s, mag), ag_##sfx##_and(s, sgn)); }                     \
 static inline V ag_##sfx##_getexp(V x) { return _mm512_getexp_##S(x); }                          \
 static inline V ag_##sfx##_getmant(V x) { return _mm512_getmant_##S(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src); } \
 static inline T ag_##sfx##_hsum(V a) { return _mm512_reduce_add_##S(a); }                        \

@@ -58,6 +58,10 @@ static inline V ag_##sfx##_select(U m, V a, V b) { return vbslq_##S(m, a, b); } 
 static inline U ag_##sfx##_mand(U a, U b) { return vandq_##US(a, b); }                          \
 static inline U ag_##sfx##_mor(U a, U b) { return vorrq_##US(a, b); }                           \
 static inline int ag_##sfx##_any(U m) { return ag_neon_any_##US##_(m); }                        \
+static inline V ag_##sfx##_and(V a, V b)                                                        \
+{ return vreinterpretq_##S##_##US(vandq_##US(vreinterpretq_##US##_##S(a), vreinterpretq_##US##_##S(b))); } \
+static inline V ag_##sfx##_or(V a, V b)                                                         \
+{ return vreinterpretq_##S##_##US(vorrq_##US(vreinterpretq_##US##_##S(a), vreinterpretq_##US##_##S(b))); } \
 static inline V ag_##sfx##_copysign(V mag, V sgn)                                               \
 { return vbslq_##S(vreinterpretq_##US##_##S(vdupq_n_##S((T)-0.0)), sgn, mag); }                 \
 static inline V ag_##sfx##_ldexp(V x, V n)                                                      \

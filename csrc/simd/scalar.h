@@ -11,6 +11,7 @@
  *     (x86 minps/maxps); put the variable second to propagate NaN;
  *   - comparisons are ordered (false on NaN) except v_isnan;
  *   - v_round rounds to nearest-even;
+ *   - and / or (ag_<sfx>_and, ag_<sfx>_or): bitwise on the lanes' bit patterns;
  *   - v_load_tail reads exactly n < LANES elements, other lanes are 0;
  *   - v_pow2i(n): 2^n for integral n in [-126, 127] (f32) / [-1022, 1023] (f64);
  *   - v_ldexp(x, n): x * 2^n for integral n in [-2*126, 2*127] (two exact steps);
@@ -75,6 +76,8 @@ static inline int ag_##sfx##_mor(int a, int b) { return a | b; }                
 static inline int ag_##sfx##_any(int m) { return m; }                                      \
 static inline UT ag_##sfx##_bits_(T a) { UT u; memcpy(&u, &a, sizeof u); return u; }       \
 static inline T ag_##sfx##_from_bits_(UT u) { T a; memcpy(&a, &u, sizeof a); return a; }   \
+static inline T ag_##sfx##_and(T a, T b) { return ag_##sfx##_from_bits_(ag_##sfx##_bits_(a) & ag_##sfx##_bits_(b)); } \
+static inline T ag_##sfx##_or(T a, T b) { return ag_##sfx##_from_bits_(ag_##sfx##_bits_(a) | ag_##sfx##_bits_(b)); }  \
 static inline T ag_##sfx##_abs(T a) { return ag_##sfx##_from_bits_(ag_##sfx##_bits_(a) & ~((UT)1 << (8 * sizeof(T) - 1))); } \
 static inline T ag_##sfx##_copysign(T mag, T sgn) { return COPYSIGN(mag, sgn); }           \
 static inline T ag_##sfx##_pow2i(T n)                                                      \
