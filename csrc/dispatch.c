@@ -19,9 +19,7 @@ static const char *const isa_names[NISA] = { AG_ISAS(AG_ISA_NAME_STR) };
 
 /* NULL for the rows of other architectures. */
 static const ag_kernel_table *const isa_tables[NISA] = {
-#define ISA_TABLE(name, arch, shim, target, check) AG_ISA_IF(arch)(&ag_kernels_##name) AG_ISA_IF(AG_ISA_CAT(AG_ISA_NOT_, arch))(NULL),
-#define AG_ISA_NOT_0 1
-#define AG_ISA_NOT_1 0
+#define ISA_TABLE(name, arch, shim, target, check) AG_ISA_IF_ELSE(arch)(&ag_kernels_##name, NULL),
     AG_ISAS(ISA_TABLE)
 #undef ISA_TABLE
 };

@@ -58,6 +58,10 @@
 #define AG_ISA_IF(arch) AG_ISA_CAT(AG_ISA_IF_, arch)
 #define AG_ISA_IF_1(...) __VA_ARGS__
 #define AG_ISA_IF_0(...)
+/* AG_ISA_IF_ELSE(arch)(a, b): a where arch is 1, b where it is 0. */
+#define AG_ISA_IF_ELSE(arch) AG_ISA_CAT(AG_ISA_IF_ELSE_, arch)
+#define AG_ISA_IF_ELSE_1(a, b) a
+#define AG_ISA_IF_ELSE_0(a, b) b
 /* AG_ISA_ROW(name, FIELD): one field of a row, e.g. AG_ISA_ROW(avx2, AG_ISA_ARCH). */
 #define AG_ISA_ROW(name, field) AG_ISA_CAT(AG_ISA_, name)(field)
 #define AG_ISA_ARCH(name, arch, shim, target, check) arch

@@ -17,8 +17,11 @@ static inline int tu_isa_supported(const char *name)
     return 0;
 }
 
-/* The registry's names in its order, scalar (the reference) first, every architecture's. */
-static const char *const tu_isa_names[] = { AG_ISAS(AG_ISA_NAME_STR) };
+/* The names of the registry's rows built for this architecture, in its order, scalar (the
+ * reference) first. */
+#define TU_ISA_HERE(n, arch, shim, target, check) AG_ISA_IF(arch)(#n,)
+static const char *const tu_isa_names[] = { AG_ISAS(TU_ISA_HERE) };
+#undef TU_ISA_HERE
 #define TU_NISA ((int)(sizeof tu_isa_names / sizeof *tu_isa_names))
 
 /* The path dispatch picks by default: the last supported one. */
