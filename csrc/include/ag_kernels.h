@@ -31,13 +31,14 @@ enum ag_softmax_op {
 };
 
 /* Row and column kernels of one dtype T (float or double; the void pointers are T *).
- * A reduction returns st = {m, S_hi, S_lo}, T values held in doubles: the row max m and
- * S = S_hi + S_lo (a double-word) = sum exp(x - m) for the forward ops, and m = 0 with
- * S = sum a*b or sum a for the backward ones.  Reductions run in a fixed order that
- * depends only on n, so every ISA returns the same bits. */
+ * A reduction returns st = {m, S_hi, S_lo}: the row max m and S = S_hi + S_lo (a
+ * double-word) = sum exp(x - m) for the forward ops (computed in double for both dtypes:
+ * S_hi, S_lo are doubles), and m = 0 with S = sum a*b or sum a (T values) for the backward
+ * ones.  Reductions run in a fixed order of slots that depends only on n, the same in the
+ * row and the column kernels, so every ISA and every layout returns the same bits. */
 typedef struct {
-    /* st of x[0..n); unless y is NULL also y[i] = exp(x[i] - m) (keep == AG_SOFTMAX) or
-     * x[i] - m rounded (keep == AG_LOG_SOFTMAX).  y may be x. */
+    /* st of x[0..n); if keep == AG_SOFTMAX also y[i] = exp(x[i] - m) rounded to T (y may
+     * be x). */
     void (*stats)(int keep, ptrdiff_t n, const void *x, void *y, double st[3]);
     /* st = {0, sum a*b} over [0, n) (sum a if b is NULL). */
     void (*dot)(ptrdiff_t n, const void *a, const void *b, double st[3]);

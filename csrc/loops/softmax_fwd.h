@@ -59,8 +59,10 @@ static inline void SMW_NAME(smw_sumexp_)(ptrdiff_t n, const SMW_IO *x, double m,
     ptrdiff_t i = 0;
     for (; i + AG_SM_W <= n; i += AG_SM_W) {
         /* the memory after the row (the next row where rows are contiguous) is brought in
-         * while the exp keeps the core busy: its max sweep then reads it from cache */
-        __builtin_prefetch(x + n + i);
+         * while the exp keeps the core busy: its max sweep then reads it from cache (the
+         * address is formed as an integer: it may lie past the array, and a prefetch never
+         * faults) */
+        __builtin_prefetch((const void *)((uintptr_t)(x + i) + (uintptr_t)n * sizeof *x));
         for (int j = 0; j < AG_SM_NV; j++) {
             vec v = SMW_EXPD(SMW_LD(x + i + j * VLANES), vm);
             if (y) SMW_ST(y + i + j * VLANES, v);

@@ -101,7 +101,7 @@ static inline __m512 ag_f32_narrow(__m512d lo, __m512d hi)
     return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
 }
 
-/* x * 2^n rounded once, n integral in [-2044, 2046] (as ag_f64_ldexp, in one instruction). */
+/* x * 2^n for integral n in [-1022, 1023] and x in [0.5, 2]: exact (a normal result). */
 static inline __m512d ag_f64_scalef(__m512d x, __m512d n) { return _mm512_scalef_pd(x, n); }
 
 /* float memory as f64 lanes (softmax family: float32 computed in double); tails as above. */

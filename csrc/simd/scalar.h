@@ -104,8 +104,9 @@ static inline double ag_f32_widen_lo(float a) { return (double)a; }
 static inline double ag_f32_widen_hi(float a) { return (double)a; }
 static inline float ag_f32_narrow(double lo, double hi) { (void)hi; return (float)lo; }
 
-/* x * 2^n rounded once, n integral in [-2044, 2046] (avx512.h has it in one instruction). */
-#define ag_f64_scalef ag_f64_ldexp
+/* x * 2^n for integral n in [-1022, 1023] and x in [0.5, 2]: exact (a normal result;
+ * avx512.h has it in one instruction). */
+static inline ag_f64v ag_f64_scalef(ag_f64v x, ag_f64v n) { return ag_f64_mul(x, ag_f64_pow2i(n)); }
 
 /* float memory as f64 lanes (softmax family: float32 computed in double). */
 static inline double ag_f64_load_f32(const float *p) { return *p; }

@@ -4,6 +4,7 @@
  * - every ISA this CPU has gives the scalar path's bits, for every op, dtype, tail
  *   length, one-piece and many-piece rows, columns, packed (strided, float16) rows;
  * - 1, 2 and 3 threads give the same bits; in place equals out of place;
+ * - a row and a column of the same values give the same bits;
  * - the caller's floating-point exception flags are left as they were.
  * Build: make -C csrc test. */
 #include <fenv.h>
@@ -285,6 +286,47 @@ static void test_flags(void)
     check(!fetestexcept(FE_INVALID | FE_OVERFLOW | FE_DIVBYZERO), "no FP flags leak to the caller");
 }
 
+/* A row and a column holding the same values give the same bits (rows and columns sum in the
+ * same slots): each column of a (1, n, 3) array against the contiguous row of its values, for
+ * every op and dtype, lengths around the slot and vector counts (n < 32 compares the short-row
+ * path, which packs rows into columns, with the column kernels). */
+static void test_rows_equal_columns(void)
+{
+    const ptrdiff_t ns[] = { 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 100, 1000, 5000 };
+    for (int d = 0; d < 2; d++) {
+        int dt = d ? AG_FLOAT64 : AG_FLOAT32;
+        for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
+            ptrdiff_t n = ns[t];
+            char *x = malloc(3 * n * 8), *b = malloc(3 * n * 8), *yc = malloc(3 * n * 8);
+            char *xr = malloc(n * 8), *br = malloc(n * 8), *yr = malloc(n * 8);
+            fill(x, dt, 3 * n, 1);
+            fill(b, dt, 3 * n, 0);
+            for (int op = AG_SOFTMAX; op <= AG_LOG_SOFTMAX_BACKWARD; op++) {
+                int ok = 1;
+                run(op, dt, 1, n, 3, x, b, yc);
+                for (int c = 0; c < 3; c++) {
+                    for (ptrdiff_t k = 0; k < n; k++) {
+                        memcpy(xr + k * dsize(dt), x + (k * 3 + c) * dsize(dt), (size_t)dsize(dt));
+                        memcpy(br + k * dsize(dt), b + (k * 3 + c) * dsize(dt), (size_t)dsize(dt));
+                    }
+                    run(op, dt, 1, n, 1, xr, br, yr);
+                    if (op == AG_LOGSUMEXP) {
+                        ok &= same(yr, yc + c * dsize(dt), 1, dt);
+                        continue;
+                    }
+                    for (ptrdiff_t k = 0; k < n; k++)
+                        ok &= same(yr + k * dsize(dt), yc + (k * 3 + c) * dsize(dt), 1, dt);
+                }
+                char what[96];
+                snprintf(what, sizeof what, "%s op %d n=%td: rows and columns give the same bits",
+                         d ? "f64" : "f32", op, n);
+                check(ok, what);
+            }
+            free(x), free(b), free(yc), free(xr), free(br), free(yr);
+        }
+    }
+}
+
 int main(void)
 {
     ag_set_num_threads(2);
@@ -292,6 +334,7 @@ int main(void)
     test_special_rows();
     test_isas();
     test_threads_layouts();
+    test_rows_equal_columns();
     test_flags();
     printf("test_softmax: %d passed, %d failed\n", passed, failed);
     return failed != 0;
