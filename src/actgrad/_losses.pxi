@@ -151,7 +151,8 @@ def cross_entropy_fast(object x, object t, long long ignore_index, double label_
     """cross_entropy's usual call in one step: x a 2-D (samples, classes) float32/float64
     array and t an int64 array of its samples, both ready as they are, a mean or sum loss,
     out None or ready for the gradient (x's dtype and shape, writeable, not overlapping t,
-    overlapping x only by being x: a partial overlap would read gradients already written).  Returns None for anything else (the caller takes the general path), else
+    overlapping x only by being x: a partial overlap would read gradients already written).
+    Returns None for anything else (the caller takes the general path), else
     (status, loss scalar or None, gradient array or None, first bad target)."""
     if type(x) is not cnp.ndarray or type(t) is not cnp.ndarray:
         return None
