@@ -21,7 +21,8 @@
  *   [12] [13] parameter 0 and 1: an index into special_params, else raw bits from the data
  *   [14] thread count (1..4, bits 0-1); in place, bits 2-6: the output lies 0..31 elements
  *        behind the input in the direction of travel (partly overlapping it, as NumPy passes
- *        f(buf[k:], out=buf[:-k]) without a copy)
+ *        f(buf[k:], out=buf[:-k]) without a copy); bit 7: also run a backward call as NumPy's
+ *        ufunc.accumulate and ufunc.reduce call it (the output fed back as the first input)
  *   [15] per-element parameters: stride code and run length
  *   [16..] data: raw bytes of the array elements in the input dtype, cycled as needed.
  *
@@ -134,6 +135,7 @@ typedef struct {
     int stride[3], off[3];   /* in elements: array 0, array 1, output */
     int inplace;             /* -1, or the array the output aliases */
     int shift;               /* in place: the output lies `shift` elements behind that array */
+    int chain;               /* also run as ufunc.accumulate and ufunc.reduce (backward calls) */
     int alias_ab;            /* array 1 is array 0's memory */
     int per_elem, pstride;   /* parameters per element, their stride in doubles */
     int checked, fpflag, nthreads;
@@ -344,6 +346,38 @@ static void check_invariants(const fcase *c, const double *ref_c)
     }
 }
 
+/* ufunc.accumulate(x) and ufunc.reduce(x) of a backward call, as NumPy calls the inner loop:
+ * (out[:-1], x[1:], out[1:]) and (r, x[1:], r) with r's step 0.  Each element reads the
+ * output just written: the result is the scalar kernel applied one element at a time. */
+static void run_chain(const fcase *c)
+{
+    const ptrdiff_t n = c->n, es = esize_of[c->dtype];
+    const int f32 = c->dtype == AG_FLOAT32;
+    const double prm[2] = { c->pv[0][0], c->pv[1][0] };
+    unsigned char *want = malloc((size_t)(n * es)), *got = malloc((size_t)(n * es) + 1), r[8];
+    memcpy(want, c->vals[0], (size_t)es);
+    for (ptrdiff_t i = 1; i < n; i++)
+        ag_kernels_scalar.elementwise[c->op][c->call][f32 ? 0 : 1](1, want + (i - 1) * es, c->vals[1] + i * es,
+                                                                  want + i * es, prm);
+    ag_loop loop = { c->op, c->call, c->dtype };
+    ag_set_num_threads(c->nthreads);
+    memcpy(got, c->vals[0], (size_t)es);
+    char *args[5] = { (char *)got, (char *)c->vals[1] + es, (char *)&prm[0], (char *)&prm[1], NULL };
+    ptrdiff_t steps[5] = { es, es, 0, 0, 0 };
+    args[2 + c->nparams] = (char *)got + es;
+    steps[2 + c->nparams] = es;
+    ag_elementwise(&loop, n - 1, args, steps);
+    for (ptrdiff_t i = 0; i < n; i++)
+        if (!same_out(c->dtype, got + i * es, want + i * es)) fail(c, "accumulate differs from in-order evaluation", i);
+    memcpy(r, c->vals[0], (size_t)es);
+    args[0] = args[2 + c->nparams] = (char *)r;
+    steps[0] = steps[2 + c->nparams] = 0;
+    ag_elementwise(&loop, n - 1, args, steps);
+    if (!same_out(c->dtype, r, want + (n - 1) * es)) fail(c, "reduce differs from in-order evaluation", n - 1);
+    free(want);
+    free(got);
+}
+
 /* backward(dy, x) == dy * derivative(x) within 1 ULP in the compute precision. */
 static void check_backward(const fcase *c, const double *ref_c)
 {
@@ -419,6 +453,7 @@ static int decode(const uint8_t *data, size_t size, fcase *c)
     c->checked = !(flags & 64);
     c->nthreads = 1 + hb(data, size, 14) % 4;
     c->shift = c->inplace >= 0 ? (hb(data, size, 14) >> 2) % 32 : 0;
+    c->chain = (hb(data, size, 14) & 0x80) && c->narr == 2 && (c->dtype == AG_FLOAT32 || c->dtype == AG_FLOAT64);
 
     const int es = esize_of[c->dtype];
     const size_t dlen = size > 16 ? size - 16 : 0;
@@ -477,6 +512,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ag_set_isa(isas[s]);
             run_layout(&c, c.stride, c.off, ref_o);
             run_layout(&c, contig, c.off, ref_o);
+            if (c.chain) run_chain(&c);
         }
         ag_set_isa(before);
         free(ref_c);
