@@ -142,11 +142,12 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
         np.copyto(p, probs)
         probs = p
     dx = gret = None
-    if want_grad:
+    if want_grad and out is not None:   # else the binding allocates it like x
         dx, gret = _grad_out(fname, out, x, rdt, (index, probs, grads, w))
     loss = np.empty(sample_shape, cdt) if want_loss and red == _NONE else None
-    rc, total, bad = _core.cross_entropy(x, outer, C, inner, xs, index, ts, probs, w, ignore_index, ls,
-                                         red, gscalar, grads, gs, loss, dx, want_loss and red != _NONE)
+    rc, total, bad, dx = _core.cross_entropy(x, outer, C, inner, xs, index, ts, probs, w, ignore_index, ls,
+                                             red, gscalar, grads, gs, loss, dx, want_grad,
+                                             want_loss and red != _NONE)
     if rc:
         if rc == 1:
             raise IndexError(f"{fname}: target {bad} is out of bounds for {C} classes "
