@@ -193,9 +193,10 @@ def test_cross_entropy_layouts_out_and_dtypes():
 
 @pytest.mark.parametrize("dtype", [F32, F64])
 def test_cross_entropy_fast_path_equals_general_path(dtype):
-    """(N, C) float logits with int64 labels and no weight take a one-call path; a weight of
-    ones takes the general one: the same bits, out= included, and the cases the fast path
-    declines (overlapping out, other dtypes, layouts, byte order) still come out right."""
+    """(N, C) float logits with int64 labels and no weight (whose plainly valid arguments skip
+    the general checks) and a weight of ones give the same bits, out= included, and the
+    calls that need conversions (overlapping out, other dtypes, layouts, byte order) still
+    come out right."""
     N, C = 37, 10
     x = logits((N, C), dtype)
     t = index_target(N, C)

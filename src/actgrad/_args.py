@@ -11,7 +11,7 @@ import numpy as np
 
 from ._optable import real_param
 
-F16, F32, F64, I64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
+F32, F64, I64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
 REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 NONE = 0
 _I64_RANGE = (-2 ** 63, 2 ** 63 - 1)

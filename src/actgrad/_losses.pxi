@@ -7,6 +7,8 @@ from cpython.object cimport PyObject
 
 cdef extern from "numpy/arrayobject.h":
     object PyArray_Scalar(void *data, cnp.PyArray_Descr *descr, PyObject *base)
+    object PyArray_NewLikeArray(cnp.ndarray prototype, cnp.NPY_ORDER order, cnp.PyArray_Descr *descr,
+                                int subok)
 
 cdef extern from "actgrad.h" nogil:
     ctypedef struct ag_ce_args:
@@ -61,10 +63,11 @@ cdef inline object _scalar_of(cnp.ndarray x, double total):
 def cross_entropy(cnp.ndarray x, Py_ssize_t outer, Py_ssize_t C, Py_ssize_t inner, tuple xs,
                   object target, tuple ts, object probs, object weight, long long ignore_index,
                   double label_smoothing, int reduction, double grad, object grads, tuple gs,
-                  object loss, object dx, bint want_total):
-    """ag_cross_entropy; returns (status, total as a scalar of x's dtype, first bad target).
-    xs: x's element strides over (outer, C, inner), shared by probs and dx; ts, gs: those
-    of target and grads over (outer, inner); loss is C-contiguous."""
+                  object loss, object dx, bint want_grad, bint want_total):
+    """ag_cross_entropy; returns (status, total as a scalar of x's dtype, first bad target,
+    the gradient).  xs: x's element strides over (outer, C, inner), shared by probs and dx;
+    ts, gs: those of target and grads over (outer, inner); loss is C-contiguous.  With
+    want_grad and dx None, the gradient is allocated like x (np.empty_like)."""
     cdef ag_ce_args a
     cdef double total = 0.0
     cdef int64_t bad = 0
@@ -88,10 +91,12 @@ def cross_entropy(cnp.ndarray x, Py_ssize_t outer, Py_ssize_t C, Py_ssize_t inne
     a.loss = _data(loss)
     a.ls[0] = inner
     a.ls[1] = 1
+    if want_grad and dx is None:
+        dx = PyArray_NewLikeArray(x, cnp.NPY_KEEPORDER, NULL, 0)
     a.dx = _data(dx)
     with nogil:
         rc = ag_cross_entropy(&a, &total if want_total else NULL, &bad)
-    return rc, _scalar_of(x, total), bad
+    return rc, _scalar_of(x, total), bad, dx
 
 
 cdef inline void _bcast(ag_bcast *b, object arr, Py_ssize_t rep, Py_ssize_t period):

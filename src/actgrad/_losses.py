@@ -17,19 +17,19 @@ def _contiguous(fname, what, a, dtype):
     return np.ascontiguousarray(args.cast(fname, what, a, dtype))
 
 
-def _grad_out(fname, out, x, cdt, rdt, inputs):
+def _grad_out(fname, out, x, rdt, inputs):
     """(the array the C core writes the gradient into, the array to copy it to or None).
-    The C core writes `out` itself when it is laid out like x, of the compute dtype, and
+    The gradient is laid out like x (whose layout np.empty_like reproduces).  The C core
+    writes `out` itself when it is laid out like x, of x's dtype (the compute dtype), and
     overlaps no input but x itself (the kernels read each sample before writing it)."""
-    shape = x.shape
     if out is None:
-        return (np.empty(shape, cdt) if x.flags.c_contiguous else np.empty_like(x, cdt)), None
-    out = args.out(fname, out, shape, rdt, "gradient")
-    if out.dtype is cdt and rdt is cdt and out.strides == x.strides and \
+        return np.empty_like(x), None
+    out = args.out(fname, out, x.shape, rdt, "gradient")
+    if out.dtype is x.dtype and rdt is x.dtype and out.strides == x.strides and \
             (not np.may_share_memory(out, x) or out.ctypes.data == x.ctypes.data) and \
             not any(a is not None and np.may_share_memory(a, out) for a in inputs):
         return out, None
-    return (np.empty(shape, cdt) if x.flags.c_contiguous else np.empty_like(x, cdt)), out
+    return np.empty_like(x), out
 
 
 def _finish(loss, total, rdt, red, g, out, want_loss, want_grad):
@@ -133,7 +133,7 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
     # C reads x with any strides; the gradient and probability targets share x's layout,
     # so they need an x whose layout np.empty_like reproduces (any C/F order, transposes)
     xs = _element_strides(x, ax, ax)
-    if xs is None or ((want_grad or probs is not None) and not (x.flags.c_contiguous or x.flags.f_contiguous)
+    if xs is None or ((want_grad or probs is not None) and not x.flags.c_contiguous
                       and np.empty_like(x).strides != x.strides):
         x = np.ascontiguousarray(x)
         xs = _element_strides(x, ax, ax)
@@ -142,11 +142,12 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
         np.copyto(p, probs)
         probs = p
     dx = gret = None
-    if want_grad:
-        dx, gret = _grad_out(fname, out, x, cdt, rdt, (index, probs, grads, w))
+    if want_grad and out is not None:   # else the binding allocates it like x
+        dx, gret = _grad_out(fname, out, x, rdt, (index, probs, grads, w))
     loss = np.empty(sample_shape, cdt) if want_loss and red == _NONE else None
-    rc, total, bad = _core.cross_entropy(x, outer, C, inner, xs, index, ts, probs, w, ignore_index, ls,
-                                         red, gscalar, grads, gs, loss, dx, want_loss and red != _NONE)
+    rc, total, bad, dx = _core.cross_entropy(x, outer, C, inner, xs, index, ts, probs, w, ignore_index, ls,
+                                             red, gscalar, grads, gs, loss, dx, want_grad,
+                                             want_loss and red != _NONE)
     if rc:
         if rc == 1:
             raise IndexError(f"{fname}: target {bad} is out of bounds for {C} classes "
@@ -228,7 +229,7 @@ def _pointwise(fname, mse, x, target, weight, pos_weight, reduction, grad, out, 
             grads, *gp = _pattern(fname, "grad", grads, shape, cdt)
     dx = gret = None
     if want_grad:
-        dx, gret = _grad_out(fname, out, x, cdt, rdt, (t, w, pw, grads))
+        dx, gret = _grad_out(fname, out, x, rdt, (t, w, pw, grads))
     loss = np.empty(shape, cdt) if want_loss and red == _NONE else None
     rc, total = _core.pointwise_loss(mse, x, t, w, wp[0], wp[1], pw, pwp[0], pwp[1], red, gscalar,
                                      grads, gp[0], gp[1], loss, dx, want_loss and red != _NONE)
