@@ -52,7 +52,7 @@ static inline dvec ag_gelu_phi_d32_(dvec x, dvec *E)
     dvec z = d_mul(x, DC(-0x1.6a09e667f3bcdp-1));
     dvec a = d_abs(z);
     dvec t = d_div(DC(1), d_fma(a, DC(0.5), DC(1)));
-    *E = ag_d32_exp(d_neg(d_mul(a, a)));                 /* exact 0 beyond a = 26.6 */
+    *E = ag_d32_exp_sat(d_neg(d_mul(a, a)));             /* >= e^-708: keeps the sign of x phi (gelu'(-big) = -0) */
     dvec p = DC(0x1.b288480c26a3cp-6);
     p = d_fma(p, t, DC(-0x1.a3175be01edabp-3));
     p = d_fma(p, t, DC(0x1.5d0d9990cb7d2p-1));
