@@ -3,25 +3,9 @@
 #include "../simd/generic.h"
 #include "../include/ag_kernels.h"
 
-#define AG_T float
-#define AG_SFX f32
-#define AG_IS_F32 1
-#include "../loops/kernels_body.h"
-#include "../loops/softmax_body.h"
-#include "../loops/losses_body.h"
-#undef AG_T
-#undef AG_SFX
-#undef AG_IS_F32
-
-#define AG_T double
-#define AG_SFX f64
-#define AG_IS_F32 0
-#include "../loops/kernels_body.h"
-#include "../loops/softmax_body.h"
-#include "../loops/losses_body.h"
-#undef AG_T
-#undef AG_SFX
-#undef AG_IS_F32
+/* every kernel for float, then double (each pass includes the math first) */
+#define AG_DTYPE_BODY "../loops/all.h"
+#include "dtype_passes.h"
 
 #define AG_PAIR(name, call) { k_##name##_##call##_f32, k_##name##_##call##_f64 }
 #define AG_PAIR_IF_1(name, call) AG_PAIR(name, call)

@@ -1,7 +1,8 @@
 /* Instantiates the contiguous kernels of every op of the table for the current
- * AG_T / AG_SFX (included twice by each csrc/isa/kernels_<isa>.c).
+ * AG_T / AG_SFX (once per dtype pass: loops/all.h).
  *
- * Each op header provides ag_<op>_forward / _derivative / _backward (and the
+ * The math comes first, once per pass (ops/all.h, isa/dtype_passes.h).  Each
+ * op header provides ag_<op>_forward / _derivative / _backward (and the
  * _from_output pair), see ops/d32.h: the float32 ones evaluate in double and
  * round once, backward included (dy * f'(x) in double).
  *
@@ -11,10 +12,6 @@
  * a masked tail.  Every element goes through the same vector function
  * whatever the position, so a result never depends on where a chunk
  * boundary falls. */
-#define AG_OPS_INCLUDE_MATH
-#include "../gen/ops.inc"
-#undef AG_OPS_INCLUDE_MATH
-
 #ifndef AG_KERNEL_UNROLL
 #define AG_KERNEL_UNROLL 2
 #endif

@@ -23,9 +23,7 @@
  *     loss = w ((1 - t) x + lw softplus(-x)), softplus(-x) = max(-x, 0) + log1p(e);
  *     d/dx = w (lw sigmoid(x) - pw t), sigmoid(x) = 1/(1 + e) (x >= 0), e/(1 + e) (x < 0);
  *   MSE: loss = (x - t)^2, d/dx = 2 (x - t) (the 2 is in the driver's scale). */
-#include "../vmath/exp.h"
-#include "../vmath/exp_le0.h"
-#include "../vmath/log1p.h"
+/* Uses (ops/all.h, included before it by isa/dtype_passes.h): vmath/exp.h, vmath/exp_le0.h, vmath/log1p.h. */
 
 /* 0, 1, 2, ...: lane indices for the mask of a vector's first r lanes. */
 static const AG_T AG_FN(ls_iota_)[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };

@@ -21,8 +21,7 @@
  *    of a dominant logit, logsumexp);
  *  - dot products add a*b split exactly by an FMA (TwoProduct) into the same sums.
  */
-#include "../vmath/exp.h"
-#include "../vmath/log1p.h"
+/* Uses (ops/all.h, included before it by isa/dtype_passes.h): vmath/exp.h, vmath/log1p.h. */
 
 #ifndef AG_SM_W
 #define AG_SM_W ((ptrdiff_t)(64 / sizeof(AG_T)))   /* slots of a row reduction */

@@ -1,19 +1,14 @@
 /* celu(x; alpha) = max(0, x) + min(0, alpha (e^(x/alpha) - 1)).
- * Include pattern (per-dtype guard): see vmath/exp.h.
+ * Include pattern: see vmath/exp.h.
  *   celu  = x for x > 0, alpha expm1(x/alpha) otherwise (celu(-inf) = -alpha),
  *           x/alpha carried as z + zl so its rounding does not reach the
  *           exponential (celu'(-20) with alpha = 0.3 would be off by 100 ULP);
  *   celu' = 1 for x > 0, e^(x/alpha) otherwise (celu'(0) = 1);
  *   from the output (API.md): 1 for y > 0, 1 + y/alpha = (alpha + y)/alpha otherwise.
  */
-#include "../vmath/exp.h"
-#include "../vmath/expm1.h"
-
-#include "d32.h"
+/* Uses (included before it by ops/all.h): vmath/exp.h, vmath/expm1.h, ops/d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_CELU_F32
-#  define AG_OPS_CELU_F32
 /* float32, evaluated in double (ops/d32.h): z = x/alpha rounded in double
  * (2^-53 relative; expm1's condition number |z| <= 110 where the result is
  * a float makes that < 2^-46), celu = alpha expm1(z) for x <= 0, celu' = e^z,
@@ -34,14 +29,7 @@ static inline dvec ag_celu_derivative_from_output_d32(dvec y, dvec alpha, dvec p
     return d_select(d_gt(y, DC(0)), DC(1), d_div(d_add(alpha, y), alpha));
 }
 AG_D32_OP(celu, 1, d32)
-#  endif
-#elif !defined(AG_OPS_CELU_F64)
-#  define AG_OPS_CELU_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 /* z + zl = x/alpha to ~2^-2p: z = x (1/alpha), zl = (x - z alpha)/alpha (FMA
  * residual); 1/alpha is loop-invariant.  NaN zl (x = +-inf) is harmless. */
@@ -78,4 +66,4 @@ static inline vec AG_FN(ag_celu_derivative_from_output)(vec y, vec alpha, vec p1
 
 AG_PLAIN_BACKWARD(celu, 1)
 
-#endif /* AG_OPS_BODY_ */
+#endif /* AG_IS_F32 */

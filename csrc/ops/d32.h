@@ -18,8 +18,8 @@
  *     p1), ...): AG_D32_OP(op, from_output, d32);
  *   - or the op's float64 kernels themselves (<= 2 / 4 ULP of double, so
  *     the float result is within 0.5 + 2^-27 ULP): AG_D32_OP(op,
- *     from_output, f64), with the float64 body defined early by including
- *     the op header between d32_f64_begin.h and d32_f64_end.h.
+ *     from_output, f64), which declares them: the float64 pass, after the
+ *     float32 one (isa/dtype_passes.h), defines them.
  * The parameters p0, p1 are the float32-rounded values widened (what the
  * float32 kernels have always used).  Ops exact in float (relu, relu6,
  * leaky_relu, hardtanh) keep their float code: AG_PLAIN_BACKWARD.
@@ -58,9 +58,19 @@ static inline ag_f32v fname(ag_f32v dy, ag_f32v x, ag_f32v p0, ag_f32v p1)      
 #define AG_D32_FO_1(name, dsfx)                                                         \
     AG_D32_WRAP_(ag_##name##_derivative_from_output_f32, ag_##name##_derivative_from_output_##dsfx) \
     AG_D32_WRAP_BW_(ag_##name##_backward_from_output_f32, ag_##name##_derivative_from_output_##dsfx)
+/* Declarations of the float64 functions of op `name` (defined by the later float64 pass). */
+#define AG_D32_DECL_d32(name, fo)
+#define AG_D32_DECL_f64(name, fo)                                                       \
+static inline ag_f64v ag_##name##_forward_f64(ag_f64v, ag_f64v, ag_f64v);               \
+static inline ag_f64v ag_##name##_derivative_f64(ag_f64v, ag_f64v, ag_f64v);            \
+AG_CAT(AG_D32_DECL_FO_, fo)(name)
+#define AG_D32_DECL_FO_0(name)
+#define AG_D32_DECL_FO_1(name)                                                          \
+static inline ag_f64v ag_##name##_derivative_from_output_f64(ag_f64v, ag_f64v, ag_f64v);
 /* The float32 functions of op `name` from its double functions
  * ag_<name>_{forward,derivative,derivative_from_output}_<dsfx>, dsfx d32 or f64. */
 #define AG_D32_OP(name, fo, dsfx)                                                       \
+    AG_CAT(AG_D32_DECL_, dsfx)(name, fo)                                                \
     AG_D32_WRAP_(ag_##name##_forward_f32, ag_##name##_forward_##dsfx)                   \
     AG_D32_WRAP_(ag_##name##_derivative_f32, ag_##name##_derivative_##dsfx)             \
     AG_D32_WRAP_BW_(ag_##name##_backward_f32, ag_##name##_derivative_##dsfx)            \

@@ -1,5 +1,5 @@
 /* elu(x; alpha) = x for x > 0, alpha (e^x - 1) otherwise.
- * Include pattern (per-dtype guard): see vmath/exp.h.
+ * Include pattern: see vmath/exp.h.
  *   elu   = alpha expm1(x) for x <= 0 (rounded once, ag_expm1_mul; no cancellation near 0;
  *           elu(-0) = -0, elu(-inf) = -alpha);
  *   elu'  = 1 for x > 0, alpha e^x otherwise (PyTorch: elu'(0) = alpha),
@@ -7,14 +7,9 @@
  *           subnormal e^x is not rounded before the product);
  *   from the output (API.md): 1 for y > 0, y + alpha otherwise.
  */
-#include "../vmath/exp.h"
-#include "../vmath/expm1.h"
-
-#include "d32.h"
+/* Uses (included before it by ops/all.h): vmath/exp.h, vmath/expm1.h, ops/d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_ELU_F32
-#  define AG_OPS_ELU_F32
 /* float32, evaluated in double (ops/d32.h): elu = alpha expm1(x) for x <= 0
  * (exp_d32.h: 2^-37 relative, -1 at -inf), elu' = alpha e^x (saturating at
  * e^-708, rounding to the same float as the exact value), from the output
@@ -35,14 +30,7 @@ static inline dvec ag_elu_derivative_from_output_d32(dvec y, dvec alpha, dvec p1
     return d_select(d_gt(y, DC(0)), DC(1), d_add(y, alpha));
 }
 AG_D32_OP(elu, 1, d32)
-#  endif
-#elif !defined(AG_OPS_ELU_F64)
-#  define AG_OPS_ELU_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 static inline vec AG_FN(ag_elu_forward)(vec x, vec alpha, vec p1)
 {
@@ -67,4 +55,4 @@ static inline vec AG_FN(ag_elu_derivative_from_output)(vec y, vec alpha, vec p1)
 
 AG_PLAIN_BACKWARD(elu, 1)
 
-#endif /* AG_OPS_BODY_ */
+#endif /* AG_IS_F32 */

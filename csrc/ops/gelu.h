@@ -25,14 +25,9 @@
  * every number, so that no inf * 0 occurs.  gelu(-0) = -0, gelu(-inf) = -0,
  * gelu(inf) = inf, gelu'(-inf) = 0, gelu'(inf) = 1, NaN -> NaN.
  */
-#include "../vmath/exp.h"
-#include "../vmath/erfc.h"
-
-#include "d32.h"
+/* Uses (included before it by ops/all.h): vmath/exp.h, vmath/erfc.h, ops/d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_GELU_F32
-#  define AG_OPS_GELU_F32
 /* float32, evaluated in double (ops/d32.h).  z = -x/sqrt2 rounded in double
  * (2^-53 relative; erfc's condition number 2z^2 <= 220 where the result is a
  * float keeps that below 2^-45), a = |z|, E = e^-a^2 (exp_d32.h; a^2 rounded:
@@ -86,14 +81,7 @@ static inline dvec ag_gelu_derivative_d32(dvec x, dvec p0, dvec p1)
     return d_fma(d_mul(xc, DC(0x1.9884533d43651p-2)), E, phi);   /* 1/sqrt(2 pi) */
 }
 AG_D32_OP(gelu, 0, d32)
-#  endif
-#elif !defined(AG_OPS_GELU_F64)
-#  define AG_OPS_GELU_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 #define AG_GELU_TMAX_ 39.0             /* ... < 2^-1075 beyond 38.7 */
 #define AG_GELU_LNC_ -0x1.d67f1c864beb5p-1
@@ -167,4 +155,4 @@ static inline vec AG_FN(ag_gelu_derivative)(vec x, vec p0, vec p1)
 
 AG_PLAIN_BACKWARD(gelu, 0)
 
-#endif /* AG_OPS_BODY_ */
+#endif /* AG_IS_F32 */

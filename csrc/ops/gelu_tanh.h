@@ -25,27 +25,13 @@
  * term near its root x ~ -0.75, relative elsewhere).
  * f(-0) = -0, f(-inf) = -0, f(inf) = inf, f'(-inf) = 0, f'(inf) = 1, NaN -> NaN.
  */
-#include "../vmath/exp.h"
-#include "../vmath/erfc.h"   /* ag_2sum_ */
-
-#include "d32.h"
+/* Uses (included before it by ops/all.h): vmath/exp.h, vmath/erfc.h, ops/d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_GELU_TANH_F32
-#  define AG_OPS_GELU_TANH_F32
-/* float32: the float64 body evaluates, rounded once (ops/d32.h) */
-#  include "d32_f64_begin.h"
-#  include "gelu_tanh.h"
-#  include "d32_f64_end.h"
+/* float32: the float64 functions (declared here, defined by the float64 pass)
+ * evaluate, rounded once (ops/d32.h) */
 AG_D32_OP(gelu_tanh, 0, f64)
-#  endif
-#elif !defined(AG_OPS_GELU_TANH_F64)
-#  define AG_OPS_GELU_TANH_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 #define AG_GT_C1_ 0x1.9884533d43651p+0
 #define AG_GT_C1L_ -0x1.cbc0d30ebfd15p-54
@@ -131,4 +117,4 @@ static inline vec AG_FN(ag_gelu_tanh_derivative)(vec x, vec p0, vec p1)
 
 AG_PLAIN_BACKWARD(gelu_tanh, 0)
 
-#endif /* AG_OPS_BODY_ */
+#endif /* AG_IS_F32 */

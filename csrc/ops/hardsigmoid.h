@@ -1,13 +1,9 @@
 /* hardsigmoid(x) = relu6(x + 3) / 6, computed as written (x/6 + 0.5 would round twice); hardsigmoid' = 1/6 on (-3, 3), 0 elsewhere; from the output: 1/6 if 0 < y < 1.
  * NaN in gives NaN out (ag_ops_nanpass where a result is selected from constants).
- * Include pattern (per-dtype guard): see vmath/exp.h. */
-#include "piecewise.h"
-
-#include "d32.h"
+ * Include pattern: see vmath/exp.h. */
+/* Uses (included before it by ops/all.h): ops/piecewise.h, ops/d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_HARDSIGMOID_F32
-#  define AG_OPS_HARDSIGMOID_F32
 /* float32, evaluated in double (ops/d32.h): relu6(x + 3)/6 with x + 3 and the
  * division rounded in double, then once to float. */
 static inline dvec ag_hardsigmoid_forward_d32(dvec x, dvec p0, dvec p1)
@@ -28,14 +24,7 @@ static inline dvec ag_hardsigmoid_derivative_from_output_d32(dvec y, dvec p0, dv
     return d_select(d_isnan(y), y, r);
 }
 AG_D32_OP(hardsigmoid, 1, d32)
-#  endif
-#elif !defined(AG_OPS_HARDSIGMOID_F64)
-#  define AG_OPS_HARDSIGMOID_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 static inline vec AG_FN(ag_hardsigmoid_forward)(vec x, vec p0, vec p1)
 {
@@ -57,4 +46,4 @@ static inline vec AG_FN(ag_hardsigmoid_derivative_from_output)(vec y, vec p0, ve
 
 AG_PLAIN_BACKWARD(hardsigmoid, 1)
 
-#endif
+#endif /* AG_IS_F32 */

@@ -1,14 +1,10 @@
 /* hardswish(x) = x relu6(x + 3) / 6: x for x >= 3, a signed zero for x <= -3 (never -inf * 0), x (x + 3) / 6 between;
  * hardswish' = 0 for x <= -3, 1 for x >= 3 (PyTorch's kink values), (2x + 3) / 6 between.
  * NaN in gives NaN out (ag_ops_nanpass where a result is selected from constants).
- * Include pattern (per-dtype guard): see vmath/exp.h. */
-#include "piecewise.h"
-
-#include "d32.h"
+ * Include pattern: see vmath/exp.h. */
+/* Uses (included before it by ops/all.h): ops/piecewise.h, ops/d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_HARDSWISH_F32
-#  define AG_OPS_HARDSWISH_F32
 /* float32, evaluated in double (ops/d32.h): x (x + 3)/6 and (2x + 3)/6 with
  * at most 3 roundings of 2^-53 before the one to float. */
 static inline dvec ag_hardswish_forward_d32(dvec x, dvec p0, dvec p1)
@@ -24,14 +20,7 @@ static inline dvec ag_hardswish_derivative_d32(dvec x, dvec p0, dvec p1)
     return d_select(d_ge(x, DC(3)), DC(1), d_select(d_le(x, DC(-3)), DC(0), mid));
 }
 AG_D32_OP(hardswish, 0, d32)
-#  endif
-#elif !defined(AG_OPS_HARDSWISH_F64)
-#  define AG_OPS_HARDSWISH_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 static inline vec AG_FN(ag_hardswish_forward)(vec x, vec p0, vec p1)
 {
@@ -49,4 +38,4 @@ static inline vec AG_FN(ag_hardswish_derivative)(vec x, vec p0, vec p1)
 
 AG_PLAIN_BACKWARD(hardswish, 0)
 
-#endif
+#endif /* AG_IS_F32 */

@@ -1,22 +1,7 @@
 /* hardtanh(x; lo, hi) = min(max(x, lo), hi); hardtanh' = 1 on (lo, hi), 0 at both bounds and outside (also when lo == hi).
  * NaN in gives NaN out (ag_ops_nanpass where a result is selected from constants).
- * Include pattern (per-dtype guard): see vmath/exp.h. */
-#include "piecewise.h"
-
-#include "d32.h"
-
-#if AG_IS_F32
-#  ifndef AG_OPS_HARDTANH_F32
-#  define AG_OPS_HARDTANH_F32
-#  define AG_OPS_BODY_
-#  endif
-#elif !defined(AG_OPS_HARDTANH_F64)
-#  define AG_OPS_HARDTANH_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+ * Include pattern: see vmath/exp.h. */
+/* Uses (included before it by ops/all.h): ops/piecewise.h, ops/d32.h. */
 
 static inline vec AG_FN(ag_hardtanh_forward)(vec x, vec lo, vec hi)
 {
@@ -34,5 +19,3 @@ static inline vec AG_FN(ag_hardtanh_derivative_from_output)(vec y, vec lo, vec h
 }
 
 AG_PLAIN_BACKWARD(hardtanh, 1)
-
-#endif

@@ -1,5 +1,5 @@
 /* log_sigmoid(x) = log(1/(1 + e^-x)) = -softplus(-x).
- * Include pattern (per-dtype guard): see vmath/exp.h.
+ * Include pattern: see vmath/exp.h.
  *
  * With e = exp(-|x|) in [0, 1]:
  *   log_sigmoid = min(x, 0) - log1p(e)   (log(1 + e^-x) = max(-x, 0) + log1p(e^-|x|));
@@ -9,17 +9,9 @@
  *   log_sigmoid' = sigmoid(-x): e/(1 + e) for x >= 0, 1/(1 + e) for x < 0;
  *   from the output (API.md): 1 - exp(y) = -expm1(y).
  */
-#include "../vmath/exp.h"
-#include "../vmath/expm1.h"
-#include "../vmath/log1p.h"
-#include "sigmoid.h"
-
-#include "d32.h"
-#include "../vmath/log1p_d32.h"
+/* Uses (included before it by ops/all.h): vmath/exp.h, vmath/expm1.h, vmath/log1p.h, ops/sigmoid.h, ops/d32.h, vmath/log1p_d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_LOG_SIGMOID_F32
-#  define AG_OPS_LOG_SIGMOID_F32
 /* float32, evaluated in double (ops/d32.h): with e = e^-|x| (exp_d32.h) and
  * log1p on [0, 1] (log1p_d32.h), log_sigmoid = min(x, 0) - log1p(e) (two
  * terms of the same sign: no cancellation), log_sigmoid' = sigmoid(-x) = e r or
@@ -43,14 +35,7 @@ static inline dvec ag_log_sigmoid_derivative_from_output_d32(dvec y, dvec p0, dv
     return d_neg(ag_d32_expm1(y));
 }
 AG_D32_OP(log_sigmoid, 1, d32)
-#  endif
-#elif !defined(AG_OPS_LOG_SIGMOID_F64)
-#  define AG_OPS_LOG_SIGMOID_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 static inline vec AG_FN(ag_log_sigmoid_forward)(vec x, vec p0, vec p1)
 {
@@ -81,4 +66,4 @@ static inline vec AG_FN(ag_log_sigmoid_derivative_from_output)(vec y, vec p0, ve
 
 AG_PLAIN_BACKWARD(log_sigmoid, 1)
 
-#endif /* AG_OPS_BODY_ */
+#endif /* AG_IS_F32 */

@@ -14,14 +14,9 @@
  * result unscaled once, as in silu.  x is clamped to +-MAX in products (no
  * inf * 0): mish(-inf) = -0, mish'(+inf) = 1.
  */
-#include "../vmath/exp.h"
-#include "sigmoid.h"
-
-#include "d32.h"
+/* Uses (included before it by ops/all.h): vmath/exp.h, ops/sigmoid.h, ops/d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_MISH_F32
-#  define AG_OPS_MISH_F32
 /* float32, evaluated in double (ops/d32.h), closed forms in t = e^-|x|
  * (exp_d32.h) with no cancellation:
  *   x <= 0 (u = t = e^x): tanh(softplus(x)) = n/(n + 2), n = u (u + 2);
@@ -59,14 +54,7 @@ static inline dvec ag_mish_derivative_d32(dvec x, dvec p0, dvec p1)
     return d_div(d_fma(xc, G, d_mul(N, D)), d_mul(D, D));
 }
 AG_D32_OP(mish, 0, d32)
-#  endif
-#elif !defined(AG_OPS_MISH_F64)
-#  define AG_OPS_MISH_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 #define AG_MISH_MAX_ 0x1.fffffffffffffp+1023
 
@@ -136,4 +124,4 @@ static inline vec AG_FN(ag_mish_derivative)(vec x, vec p0, vec p1)
 
 AG_PLAIN_BACKWARD(mish, 0)
 
-#endif /* AG_OPS_BODY_ */
+#endif /* AG_IS_F32 */

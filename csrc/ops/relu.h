@@ -1,22 +1,7 @@
 /* relu(x) = max(x, 0), relu(-0) = +0; relu'(0) = 0 (PyTorch); from the output: [y > 0].
  * NaN in gives NaN out (ag_ops_nanpass where a result is selected from constants).
- * Include pattern (per-dtype guard): see vmath/exp.h. */
-#include "piecewise.h"
-
-#include "d32.h"
-
-#if AG_IS_F32
-#  ifndef AG_OPS_RELU_F32
-#  define AG_OPS_RELU_F32
-#  define AG_OPS_BODY_
-#  endif
-#elif !defined(AG_OPS_RELU_F64)
-#  define AG_OPS_RELU_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+ * Include pattern: see vmath/exp.h. */
+/* Uses (included before it by ops/all.h): ops/piecewise.h, ops/d32.h. */
 
 static inline vec AG_FN(ag_relu_forward)(vec x, vec p0, vec p1)
 {
@@ -37,5 +22,3 @@ static inline vec AG_FN(ag_relu_derivative_from_output)(vec y, vec p0, vec p1)
 }
 
 AG_PLAIN_BACKWARD(relu, 1)
-
-#endif

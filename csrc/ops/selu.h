@@ -1,21 +1,16 @@
 /* selu(x) = scale x for x > 0, scale alpha (e^x - 1) otherwise, with
  * PyTorch's alpha = 1.6732632423543772848170429916717 and
  * scale = 1.0507009873554804934193349852946.
- * Include pattern (per-dtype guard): see vmath/exp.h.
+ * Include pattern: see vmath/exp.h.
  *   selu  = scale x | (scale alpha) expm1(x); the constants are applied as
  *           hi + lo pairs, each result rounded once (ag_expm1_mul for the second);
  *   selu' = scale for x > 0, scale alpha e^x otherwise (selu'(0) = scale alpha),
  *           rounded once from e^x = e + el (ag_exp_dw, scaled as in elu');
  *   from the output (API.md): scale for y > 0, y + scale alpha otherwise.
  */
-#include "../vmath/exp.h"
-#include "../vmath/expm1.h"
-
-#include "d32.h"
+/* Uses (included before it by ops/all.h): vmath/exp.h, vmath/expm1.h, ops/d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_SELU_F32
-#  define AG_OPS_SELU_F32
 /* float32, evaluated in double (ops/d32.h): as elu with scale and
  * scale alpha rounded to double (2^-53 relative): selu = S x or SA expm1(x),
  * selu' = S or SA e^x, from the output S or y + SA. */
@@ -37,14 +32,7 @@ static inline dvec ag_selu_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
     return d_select(d_gt(y, DC(0)), DC(AG_SELU_S_D32_), d_add(y, DC(AG_SELU_SA_D32_)));
 }
 AG_D32_OP(selu, 1, d32)
-#  endif
-#elif !defined(AG_OPS_SELU_F64)
-#  define AG_OPS_SELU_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 /* scale = S_HI + S_LO, scale * alpha = SA_HI + SA_LO (to 2^-50 / 2^-109 relative) */
 #define AG_SELU_S_HI_ 0x1.0cfabd6a91132p+0
@@ -93,4 +81,4 @@ static inline vec AG_FN(ag_selu_derivative_from_output)(vec y, vec p0, vec p1)
 
 AG_PLAIN_BACKWARD(selu, 1)
 
-#endif /* AG_OPS_BODY_ */
+#endif /* AG_IS_F32 */

@@ -1,4 +1,4 @@
-/* sigmoid(x) = 1/(1 + e^-x).  Include pattern (per-dtype guard): see vmath/exp.h.
+/* sigmoid(x) = 1/(1 + e^-x).  Include pattern: see vmath/exp.h.
  *
  * Stable forms on e = exp(-|x|) in [0, 1] (never overflows):
  *   sigmoid(|x|) = 1/(1 + e),  sigmoid(-|x|) = e/(1 + e);
@@ -8,13 +8,9 @@
  * e is taken as a double-word e + el (ag_exp_dw) and each result is rounded
  * once from exact or double-word pieces, so the errors stay near 1 ULP.
  */
-#include "../vmath/exp.h"
-
-#include "d32.h"
+/* Uses (included before it by ops/all.h): vmath/exp.h, ops/d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_SIGMOID_F32
-#  define AG_OPS_SIGMOID_F32
 /* float32, evaluated in double (ops/d32.h): e = e^-|x| (exp_d32.h, 2^-37
  * relative; saturating at e^-708, which rounds every result here to the same
  * float as 0 would), r = 1/(1 + e): sigmoid = r or e r, sigmoid' = e r^2,
@@ -43,14 +39,7 @@ static inline dvec ag_sigmoid_derivative_from_output_d32(dvec y, dvec p0, dvec p
     return d_fnma(y, y, y);
 }
 AG_D32_OP(sigmoid, 1, d32)
-#  endif
-#elif !defined(AG_OPS_SIGMOID_F64)
-#  define AG_OPS_SIGMOID_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 /* 1/(1 + e + el) = r + *c to about 2^-2p, for e in [0, 1] (or NaN), |el|
  * tiny: 1 + e is split exactly (Fast2Sum d + dl), r = 1/d, and the exact
@@ -107,4 +96,4 @@ static inline vec AG_FN(ag_sigmoid_derivative_from_output)(vec y, vec p0, vec p1
 
 AG_PLAIN_BACKWARD(sigmoid, 1)
 
-#endif /* AG_OPS_BODY_ */
+#endif /* AG_IS_F32 */

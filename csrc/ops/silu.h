@@ -9,14 +9,9 @@
  * rounding.  x is clamped to +-MAX in products so that no inf * 0 occurs:
  * silu(-inf) = -0, silu'(+inf) = 1, silu'(-inf) = -0.
  */
-#include "../vmath/exp.h"
-#include "sigmoid.h"
-
-#include "d32.h"
+/* Uses (included before it by ops/all.h): vmath/exp.h, ops/sigmoid.h, ops/d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_SILU_F32
-#  define AG_OPS_SILU_F32
 /* float32, evaluated in double (ops/d32.h): e = e^-|x|, r = 1/(1 + e)
  * (ops/sigmoid.h), s = sigmoid(x) = r or e r, 1 - s = e r or r (never formed
  * by a subtraction): silu = x s, silu' = s (1 + x (1 - s)); every piece within
@@ -42,14 +37,7 @@ static inline dvec ag_silu_derivative_d32(dvec x, dvec p0, dvec p1)
     return d_mul(s, d_fma(xc, b, DC(1)));
 }
 AG_D32_OP(silu, 0, d32)
-#  endif
-#elif !defined(AG_OPS_SILU_F64)
-#  define AG_OPS_SILU_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 #ifndef AG_TAIL_SCALE_
 #define AG_TAIL_SCALE_ 64          /* 2^64 lifts e^x out of the subnormals */
@@ -99,4 +87,4 @@ static inline vec AG_FN(ag_silu_derivative)(vec x, vec p0, vec p1)
 
 AG_PLAIN_BACKWARD(silu, 0)
 
-#endif /* AG_OPS_BODY_ */
+#endif /* AG_IS_F32 */

@@ -1,6 +1,6 @@
 /* softplus(x; beta, threshold) = log(1 + e^(beta x))/beta, and x where
  * beta x > threshold (PyTorch 2.13; beta x rounded in the dtype, as PyTorch).
- * Include pattern (per-dtype guard): see vmath/exp.h.
+ * Include pattern: see vmath/exp.h.
  *
  * With z = beta x split exactly as zh + zl (FMA), e = exp(-|z|) in [0, 1]
  * (ag_exp_dw with zl, so the tail e^z keeps full relative accuracy for
@@ -13,17 +13,9 @@
  *   from the output (API.md): 1 where beta y > threshold, else
  *               1 - exp(-beta y) = -expm1(-beta y).
  */
-#include "../vmath/exp.h"
-#include "../vmath/expm1.h"
-#include "../vmath/log1p.h"
-#include "sigmoid.h"
-
-#include "d32.h"
-#include "../vmath/log1p_d32.h"
+/* Uses (included before it by ops/all.h): vmath/exp.h, vmath/expm1.h, vmath/log1p.h, ops/sigmoid.h, ops/d32.h, vmath/log1p_d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_SOFTPLUS_F32
-#  define AG_OPS_SOFTPLUS_F32
 /* float32, evaluated in double (ops/d32.h): z = beta x (exact in double),
  * t = e^-|z| (exp_d32.h), softplus = (max(z, 0) + log1p(t))/beta (two terms
  * of the same sign; log1p_d32.h), softplus' = sigmoid(z) (ops/sigmoid.h), from
@@ -73,14 +65,7 @@ static inline ag_f32v ag_softplus_backward_from_output_f32(ag_f32v dy, ag_f32v y
 {
     return v_select(v_gt(v_mul(beta, y), thr), dy, ag_softplus_fo_bw_f32_(dy, y, beta, thr));
 }
-#  endif
-#elif !defined(AG_OPS_SOFTPLUS_F64)
-#  define AG_OPS_SOFTPLUS_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 /* zh + zl = beta x exactly (zl = 0 where zh is +-inf or NaN); returns
  * e + *el = exp(-|beta x|). */
@@ -130,4 +115,4 @@ static inline vec AG_FN(ag_softplus_derivative_from_output)(vec y, vec beta, vec
 
 AG_PLAIN_BACKWARD(softplus, 1)
 
-#endif /* AG_OPS_BODY_ */
+#endif /* AG_IS_F32 */

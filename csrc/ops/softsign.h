@@ -5,14 +5,10 @@
  * softsign' = (1 / (1 + |x|))^2 (the square of 1 + |x| would overflow for |x| > 1.8e19 in float32);
  * from the output: (1 - |y|)^2.
  * NaN in gives NaN out (ag_ops_nanpass where a result is selected from constants).
- * Include pattern (per-dtype guard): see vmath/exp.h. */
-#include "piecewise.h"
-
-#include "d32.h"
+ * Include pattern: see vmath/exp.h. */
+/* Uses (included before it by ops/all.h): ops/piecewise.h, ops/d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_SOFTSIGN_F32
-#  define AG_OPS_SOFTSIGN_F32
 /* float32, evaluated in double (ops/d32.h): t = 1/(1 + |x|), softsign =
  * sign(x) (|x| t or 1 - t) (1 - t >= 1/2 for |x| >= 1: no cancellation, and
  * +-1 at +-inf), softsign' = t^2, from the output (1 - |y|)^2: at most 4
@@ -36,14 +32,7 @@ static inline dvec ag_softsign_derivative_from_output_d32(dvec y, dvec p0, dvec 
     return d_mul(t, t);
 }
 AG_D32_OP(softsign, 1, d32)
-#  endif
-#elif !defined(AG_OPS_SOFTSIGN_F64)
-#  define AG_OPS_SOFTSIGN_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 static inline vec AG_FN(ag_softsign_forward)(vec x, vec p0, vec p1)
 {
@@ -70,4 +59,4 @@ static inline vec AG_FN(ag_softsign_derivative_from_output)(vec y, vec p0, vec p
 
 AG_PLAIN_BACKWARD(softsign, 1)
 
-#endif
+#endif /* AG_IS_F32 */

@@ -1,4 +1,4 @@
-/* tanh.  Include pattern (per-dtype guard): see vmath/exp.h.
+/* tanh.  Include pattern: see vmath/exp.h.
  *
  * forward: vmath ag_tanh (odd, tanh(-0) = -0).
  * derivative: 1 - tanh^2 x = 4 e/(1 + e)^2 = 4 sigmoid(2|x|) sigmoid(-2|x|)
@@ -6,14 +6,9 @@
  *   ag_exp_dw (k = 2) so it is rounded once even when e is subnormal.
  * from the output (API.md): 1 - y^2 = fma(-y, y, 1), rounded once.
  */
-#include "../vmath/tanh.h"
-#include "sigmoid.h"
-
-#include "d32.h"
+/* Uses (included before it by ops/all.h): vmath/tanh.h, ops/sigmoid.h, ops/d32.h. */
 
 #if AG_IS_F32
-#  ifndef AG_OPS_TANH_F32
-#  define AG_OPS_TANH_F32
 /* float32, evaluated in double (ops/d32.h): m = expm1(-2|x|) (exp_d32.h,
  * 2^-37 relative, no cancellation for small |x|), tanh = sign(x) (-m)/(2 + m)
  * (2 + m in [1, 2]: no cancellation); tanh' = 4e/(1 + e)^2, e = e^-2|x|
@@ -40,14 +35,7 @@ static inline dvec ag_tanh_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
     return d_fnma(y, y, DC(1));
 }
 AG_D32_OP(tanh, 1, d32)
-#  endif
-#elif !defined(AG_OPS_TANH_F64)
-#  define AG_OPS_TANH_F64
-#  define AG_OPS_BODY_
-#endif
-
-#ifdef AG_OPS_BODY_
-#undef AG_OPS_BODY_
+#else /* float64 */
 
 static inline vec AG_FN(ag_tanh_forward)(vec x, vec p0, vec p1)
 {
@@ -72,4 +60,4 @@ static inline vec AG_FN(ag_tanh_derivative_from_output)(vec y, vec p0, vec p1)
 
 AG_PLAIN_BACKWARD(tanh, 1)
 
-#endif /* AG_OPS_BODY_ */
+#endif /* AG_IS_F32 */

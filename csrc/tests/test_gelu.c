@@ -26,10 +26,8 @@ enum { TG_ERFC, TG_GELU_F, TG_GELU_D, TG_GELU_TANH_F, TG_GELU_TANH_D, TG_NFN };
 
 #if defined(TG_DTYPE_BODY)
 /* ------------------------------------------------------------------ */
-/* One dtype of one ISA: included from below with AG_T/AG_SFX set.   */
-
-#include "../ops/gelu.h"
-#include "../ops/gelu_tanh.h"
+/* One dtype of one ISA: included from below with AG_T/AG_SFX set    */
+/* and the math included (isa/dtype_passes.h).                        */
 
 void AG_CAT(TG_RUN, AG_SFX)(int fn, const AG_T *x, AG_T *y, ptrdiff_t n)
 {
@@ -58,18 +56,9 @@ void AG_CAT(TG_RUN, AG_SFX)(int fn, const AG_T *x, AG_T *y, ptrdiff_t n)
 #define TG_RUN AG_ISA_CAT(AG_ISA_CAT(tg_run_, AG_ISA), _)
 #include "../simd/generic.h"
 
-#define AG_T float
-#define AG_SFX f32
-#define AG_IS_F32 1
 #define TG_DTYPE_BODY
-#include "test_gelu.c"
-#undef AG_T
-#undef AG_SFX
-#undef AG_IS_F32
-#define AG_T double
-#define AG_SFX f64
-#define AG_IS_F32 0
-#include "test_gelu.c"
+#define AG_DTYPE_BODY "../tests/test_gelu.c"
+#include "../isa/dtype_passes.h"
 #endif
 #include "../isa/isa_end.h"
 

@@ -20,23 +20,10 @@
 #include "testutil.h"
 #include "isa_paths.h"
 
-/* ag_exp_le0 of both dtypes on the scalar shim, for its accuracy test. */
+/* The math of both dtypes on the scalar shim, for the accuracy test of ag_exp_le0. */
 #include "../simd/scalar.h"
 #include "../simd/generic.h"
-#define AG_T float
-#define AG_SFX f32
-#define AG_IS_F32 1
-#include "../vmath/exp_le0.h"
-#undef AG_T
-#undef AG_SFX
-#undef AG_IS_F32
-#define AG_T double
-#define AG_SFX f64
-#define AG_IS_F32 0
-#include "../vmath/exp_le0.h"
-#undef AG_T
-#undef AG_SFX
-#undef AG_IS_F32
+#include "../isa/dtype_passes.h"
 
 /* Error of y in ULPs of the exact r (subnormal ULP below the normal range). */
 static double ulp_err(double y, long double r, int f32)

@@ -12,13 +12,7 @@
 #define AG_T double
 #define AG_SFX f64
 #define AG_IS_F32 0
-#include "../ops/relu.h"
-#include "../ops/relu6.h"
-#include "../ops/leaky_relu.h"
-#include "../ops/hardtanh.h"
-#include "../ops/hardsigmoid.h"
-#include "../ops/hardswish.h"
-#include "../ops/softsign.h"
+#include "../ops/all.h"
 
 typedef vec (*op_fn)(vec, vec, vec);
 /* Evaluates f lane by lane through a one-element tail load, so every ISA runs the same code. */

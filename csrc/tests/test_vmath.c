@@ -41,21 +41,8 @@ enum {
 
 #if defined(TV_DTYPE_BODY)
 /* ------------------------------------------------------------------ */
-/* One dtype of one ISA: included from below with AG_T/AG_SFX set.   */
-
-#include "../ops/sigmoid.h"
-#include "../ops/tanh.h"
-#include "../ops/softplus.h"
-#include "../ops/log_sigmoid.h"
-#include "../ops/silu.h"
-#include "../ops/mish.h"
-#include "../ops/elu.h"
-#include "../ops/selu.h"
-#include "../ops/celu.h"
-#include "../vmath/expm1.h"
-#include "../vmath/log1p.h"
-#include "../vmath/tanh.h"
-#include "../vmath/exp_d32.h"
+/* One dtype of one ISA: included from below with AG_T/AG_SFX set    */
+/* and the math included (isa/dtype_passes.h).                        */
 
 static inline vec AG_FN(tv_none_)(vec x, vec p0, vec p1) { (void)p0; (void)p1; return v_add(x, AG_C(NAN)); }
 
@@ -101,18 +88,9 @@ void AG_CAT(TV_RUN, AG_SFX)(int fn, const AG_T *x, const AG_T *x2, AG_T p0, AG_T
 
 int AG_ISA_CAT(tv_lanes_, AG_ISA)(int f64) { return f64 ? AG_f64_LANES : AG_f32_LANES; }
 
-#define AG_T float
-#define AG_SFX f32
-#define AG_IS_F32 1
 #define TV_DTYPE_BODY
-#include "test_vmath.c"
-#undef AG_T
-#undef AG_SFX
-#undef AG_IS_F32
-#define AG_T double
-#define AG_SFX f64
-#define AG_IS_F32 0
-#include "test_vmath.c"
+#define AG_DTYPE_BODY "../tests/test_vmath.c"
+#include "../isa/dtype_passes.h"
 #endif
 #include "../isa/isa_end.h"
 

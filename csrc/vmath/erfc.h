@@ -45,20 +45,7 @@
  * to the dtype one coefficient at a time with the free ones refitted after
  * each; no tables (selects pick the piece's coefficients).
  */
-#include "exp.h"
-
-#if AG_IS_F32
-#  ifndef AG_VMATH_ERFC_F32
-#  define AG_VMATH_ERFC_F32
-#  define AG_VMATH_BODY_
-#  endif
-#elif !defined(AG_VMATH_ERFC_F64)
-#  define AG_VMATH_ERFC_F64
-#  define AG_VMATH_BODY_
-#endif
-
-#ifdef AG_VMATH_BODY_
-#undef AG_VMATH_BODY_
+/* Uses (included before it by ops/all.h): vmath/exp.h. */
 
 #ifndef AG_NCDF_T0_
 #define AG_NCDF_T0_ 0.671875          /* 43/64: Phi(-T0) = 0.2508 */
@@ -224,5 +211,3 @@ static inline vec AG_FN(ag_erfc)(vec x)
 #undef AG_ERFC_2SQRT2L_
 #undef AG_ERFC_LNS2_
 #undef AG_ERFC_LNS2L_
-
-#endif /* AG_VMATH_BODY_ */

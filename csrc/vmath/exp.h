@@ -1,24 +1,24 @@
 /* Vector exp, written once on the SIMD shim (generic.h) for the current AG_SFX.
  *
- * Include pattern of every csrc/vmath header.  A body is compiled once per
- * dtype: the includer defines AG_T/AG_SFX/AG_IS_F32 and includes the file; the
- * next dtype pass redefines them and includes it again.  Within one pass the
- * same header may be reached several times (ops/sigmoid.h and ops/silu.h both
- * include exp.h), so each header guards its body per dtype:
+ * Include pattern of every csrc/vmath and csrc/ops header.  A body is compiled
+ * once per dtype pass: isa/dtype_passes.h defines AG_T/AG_SFX/AG_IS_F32 for
+ * float, includes ops/all.h, which includes every math header exactly once in
+ * dependency order, then does the same for double.  So a math header includes
+ * nothing of its own (its "Uses:" line names what ops/all.h puts before it)
+ * and has no guard: its body is simply
+ *
+ *     ... static inline vec AG_FN(...) ...
+ *
+ * or, for an op whose float32 functions are evaluated in double (ops/d32.h),
  *
  *     #if AG_IS_F32
- *     #  ifndef AG_VMATH_EXP_F32
- *     #  define AG_VMATH_EXP_F32
- *     #  define AG_VMATH_BODY_
- *     #  endif
- *     #elif !defined(AG_VMATH_EXP_F64)
- *     #  define AG_VMATH_EXP_F64
- *     #  define AG_VMATH_BODY_
- *     #endif
- *     #ifdef AG_VMATH_BODY_
- *     #undef AG_VMATH_BODY_
+ *     ... d32 functions, AG_D32_OP(op, fo, d32 or f64) ...
+ *     #else
  *     ... static inline vec AG_FN(...) ...
  *     #endif
+ *
+ * The dtype-independent double headers (vmath/d32.h, exp_d32.h, log1p_d32.h,
+ * ops/d32.h) keep ordinary include guards: one copy per translation unit.
  *
  * Every function name goes through AG_FN, so the f32 and f64 copies differ
  * (ag_exp_f32, ag_exp_f64); they are static inline, so each ISA translation
@@ -69,23 +69,10 @@
  */
 #include <math.h> /* INFINITY, NAN */
 
-#if AG_IS_F32
-#  ifndef AG_VMATH_EXP_F32
-#  define AG_VMATH_EXP_F32
-#  define AG_VMATH_BODY_
-#  endif
-#elif !defined(AG_VMATH_EXP_F64)
-#  define AG_VMATH_EXP_F64
-#  define AG_VMATH_BODY_
-#endif
-
 #ifndef AG_C
 /* A constant of the current dtype, broadcast. */
 #define AG_C(c) v_set1((AG_T)(c))
 #endif
-
-#ifdef AG_VMATH_BODY_
-#undef AG_VMATH_BODY_
 
 /* P3(r) with expm1(r) = r + r^2/2 + r^3 P3(r) on |r| <= 0.3473 (ln2/2 plus
  * slack for the rounding of x/ln2).  Shared by exp and expm1.  Near-minimax
@@ -196,5 +183,3 @@ static inline vec AG_FN(ag_exp_dw)(vec x, vec lo, vec k, vec *elo)
 #undef AG_EXP_NMIN_
 #undef AG_EXP_XMINS_
 #undef AG_EXP_NMINS_
-
-#endif /* AG_VMATH_BODY_ */

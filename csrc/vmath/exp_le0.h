@@ -12,20 +12,7 @@
  *       only for a vector that has one, rare in a softmax), which keeps every
  *       result within 1 ULP.  z > 0 is outside the contract.
  */
-#include "exp.h"
-
-#if AG_IS_F32
-#  ifndef AG_VMATH_EXP_LE0_F32
-#  define AG_VMATH_EXP_LE0_F32
-#  define AG_VMATH_BODY_
-#  endif
-#elif !defined(AG_VMATH_EXP_LE0_F64)
-#  define AG_VMATH_EXP_LE0_F64
-#  define AG_VMATH_BODY_
-#endif
-
-#ifdef AG_VMATH_BODY_
-#undef AG_VMATH_BODY_
+/* Uses (included before it by ops/all.h): vmath/exp.h. */
 
 static inline vec AG_FN(ag_exp_le0)(vec z)
 {
@@ -46,5 +33,3 @@ static inline vec AG_FN(ag_exp_le0)(vec z)
     vmask tiny = v_lt(z, v_set1(zmin));
     return v_any(tiny) ? v_select(tiny, AG_FN(ag_exp)(z), e) : e;
 }
-
-#endif /* AG_VMATH_BODY_ */

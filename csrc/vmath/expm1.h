@@ -21,20 +21,7 @@
  * small term t*q and the last addition round.  Using 2^(n-1) and a final
  * exact doubling keeps t = 2^(n-1) representable up to the overflow bound.
  */
-#include "exp.h"
-
-#if AG_IS_F32
-#  ifndef AG_VMATH_EXPM1_F32
-#  define AG_VMATH_EXPM1_F32
-#  define AG_VMATH_BODY_
-#  endif
-#elif !defined(AG_VMATH_EXPM1_F64)
-#  define AG_VMATH_EXPM1_F64
-#  define AG_VMATH_BODY_
-#endif
-
-#ifdef AG_VMATH_BODY_
-#undef AG_VMATH_BODY_
+/* Uses (included before it by ops/all.h): vmath/exp.h. */
 
 /* expm1(x + lo) = k (S + C), with |C| <= 0.2 |S|, k = 2 (k = 1 for tiny x,
  * where S = x, C = lo) and S finite. */
@@ -88,5 +75,3 @@ static inline vec AG_FN(ag_expm1_mul)(vec x, vec lo, vec a, vec al)
     vec C, k, S = AG_FN(ag_expm1_core_)(x, lo, &C, &k);
     return v_mul(v_fma(a, S, v_fma(al, S, v_mul(a, C))), k);
 }
-
-#endif /* AG_VMATH_BODY_ */

@@ -22,20 +22,7 @@
  * (the last two subtractions by 2Sum for ag_log1p_dw).
  * s and c/u come from one division: 1/(m (m + 1)).
  */
-#include "exp.h"
-
-#if AG_IS_F32
-#  ifndef AG_VMATH_LOG1P_F32
-#  define AG_VMATH_LOG1P_F32
-#  define AG_VMATH_BODY_
-#  endif
-#elif !defined(AG_VMATH_LOG1P_F64)
-#  define AG_VMATH_LOG1P_F64
-#  define AG_VMATH_BODY_
-#endif
-
-#ifdef AG_VMATH_BODY_
-#undef AG_VMATH_BODY_
+/* Uses (included before it by ops/all.h): vmath/exp.h. */
 
 static inline vec AG_FN(ag_log1p_dw)(vec x, vec *lo_out)
 {
@@ -108,5 +95,3 @@ static inline vec AG_FN(ag_log1p)(vec x)
     vec lo;
     return AG_FN(ag_log1p_dw)(x, &lo);
 }
-
-#endif /* AG_VMATH_BODY_ */

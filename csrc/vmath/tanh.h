@@ -13,20 +13,7 @@
  *           so the error is about 0.5 ULP plus that of E, damped by
  *           d ln tanh/d ln E = 2E/(E^2 - 1) <= 0.62 for y >= A = 0.625.
  */
-#include "exp.h"
-
-#if AG_IS_F32
-#  ifndef AG_VMATH_TANH_F32
-#  define AG_VMATH_TANH_F32
-#  define AG_VMATH_BODY_
-#  endif
-#elif !defined(AG_VMATH_TANH_F64)
-#  define AG_VMATH_TANH_F64
-#  define AG_VMATH_BODY_
-#endif
-
-#ifdef AG_VMATH_BODY_
-#undef AG_VMATH_BODY_
+/* Uses (included before it by ops/all.h): vmath/exp.h. */
 
 static inline vec AG_FN(ag_tanh)(vec x)
 {
@@ -72,5 +59,3 @@ static inline vec AG_FN(ag_tanh)(vec x)
     vec res = v_select(v_lt(y, AG_C(0.625)), small, big);
     return v_copysign(res, x);
 }
-
-#endif /* AG_VMATH_BODY_ */
