@@ -22,7 +22,9 @@ and each peer:
   ATen backward op autograd runs where it saves the output (sigmoid_backward, ...).
 
 Then the softmax family (softmax, log_softmax, logsumexp) on random and adversarial rows,
-for actgrad, NumPy (max-subtracted, as users write it), scipy.special and torch.
+for actgrad, NumPy (max-subtracted, as users write it), scipy.special and torch; then the
+losses (``bench/accuracy_losses.py``: cross_entropy, binary_cross_entropy_with_logits and
+mse_loss, values and gradients) for actgrad, NumPy and torch.
 
 Peers that are not installed, or have no such function, are reported as skipped; every peer
 is imported lazily (torch only after the exact values are computed).  The exact values are
@@ -48,6 +50,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import accuracy_losses  # noqa: E402  (bench/, next to this script)
 import actgrad as ag
 from actgrad._optable import ACTIVATIONS, SELU_ALPHA as A, SELU_SCALE as S
 
@@ -633,6 +636,32 @@ def fmt_cell(cell):
     return f"{fmt_ulp(cell.max)} ({fmt_ulp(cell.median)}){mark}"
 
 
+def loss_rows(cells):
+    """Table rows of the losses section: `max (median)` ULP per function and contender."""
+    rows = []
+    for function in accuracy_losses.FUNCTIONS:
+        row = [function]
+        for who in accuracy_losses.CONTENDERS:
+            e = cells.get((function, who))
+            row.append("-" if e is None else f"{fmt_ulp(float(np.max(e)))} ({fmt_ulp(float(np.median(e)))})")
+        rows.append(row)
+    return rows
+
+
+LOSSES_NOTE = (
+    "The maxima of all three contenders come from results far smaller than the numbers they "
+    "are computed from, where a formula that subtracts nearly equal values keeps no relative "
+    "accuracy (the absolute error stays at the rounding error of those values): the loss of "
+    "a sample whose target logit dominates (`log(s) - z_t` with `s` within an ULP of 1; the "
+    "exact loss is e^-40 and every contender returns 0) and its gradient (`e^z_t / s - 1`), "
+    "binary cross-entropy `(1 - t) z + log(1 + e^-z)` at a large negative `z` with `t = 0` "
+    "(2.5e-32, computed as 0), and its gradient `sigmoid(z) - t` at a large `z` with `t = 1`. "
+    "Away from those cases the medians are about half an ULP. The means are accumulated in "
+    "double (docs/losses.md), so actgrad's float32 means are within an ULP where NumPy's "
+    "pairwise float32 sum is not."
+)
+
+
 def fmt_value(v, digits=17):
     """A result (a NumPy scalar: its shortest repr in its dtype) or an exact value (a float:
     ``digits`` significant digits)."""
@@ -841,7 +870,8 @@ NOTES_MD = """\
 """
 
 
-def write_markdown(path, args, info, results, bounds, composite, softmax_results, dtypes, elapsed):
+def write_markdown(path, args, info, results, bounds, composite, softmax_results, loss_results, dtypes,
+                   elapsed):
     cmd = "python bench/accuracy.py" + (" " + " ".join(shlex.quote(a) for a in args.argv) if args.argv else "")
     v = info["versions"]
     lines = [
@@ -922,6 +952,12 @@ def write_markdown(path, args, info, results, bounds, composite, softmax_results
         if worst:
             lines += [f"Worst points (errors over {SOFTMAX_DETAIL_ULP:g} ULP):", ""]
             lines += [f"* {t}" for t in worst] + [""]
+    if loss_results:
+        lines += ["## Losses", "", accuracy_losses.DESCRIPTION, ""]
+        for name, cells in loss_results.items():
+            lines += [f"{name}, `max (median)` ULP:", "",
+                      md_table(["function", *accuracy_losses.CONTENDERS], loss_rows(cells)), ""]
+        lines += [LOSSES_NOTE, ""]
     lines.append(NOTES_MD)
     all_results = dict(results)
     for (label, dn), cell in composite.items():
@@ -962,7 +998,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="every 4th grid point (and all infinities, zeros)")
     p.add_argument("--functions", default="",
-                   help="comma-separated activations (table names) and softmax family functions; default all")
+                   help="comma-separated activations (table names), softmax family functions and 'losses'; default all")
     p.add_argument("--density", type=int, default=1,
                    help="grid density (1: the tests' grid, the default; 8: their -m slow sweep)")
     p.add_argument("--no-torch", action="store_true", help="do not import PyTorch")
@@ -972,7 +1008,7 @@ def parse_args(argv=None):
     p.add_argument("--jobs", type=int, default=min(2, cpus), help="processes for the mpmath values (default 2)")
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    known = {a.name for a in ACTIVATIONS} | set(SOFTMAX_FAMILY)
+    known = {a.name for a in ACTIVATIONS} | set(SOFTMAX_FAMILY) | {"losses"}
     args.selected = [f.strip() for f in args.functions.split(",") if f.strip()]
     unknown = [f for f in args.selected if f not in known]
     if unknown:
@@ -1019,6 +1055,11 @@ def main(argv=None):
             sm_rows, sm_exact = softmax_exact(dtype)
             cells = softmax_cells(dtype, sm_rows, sm_exact, args)
             softmax_results[np.dtype(dtype).name] = {k: v for k, v in cells.items() if k[0] in family}
+    loss_results = {}
+    if not wanted or "losses" in wanted:
+        torch = None if args.no_torch else optional("torch")
+        for dtype in DTYPES:
+            loss_results[np.dtype(dtype).name] = accuracy_losses.loss_cells(dtype, torch)
     elapsed = time.perf_counter() - t0
     info = machine(args)
 
@@ -1038,11 +1079,15 @@ def main(argv=None):
         print("\nactgrad f' from y at y = f(x), against f'(x)")
         print(text_table(["function", "dtype", "max (median)"],
                          [[label, dn, fmt_cell(c)] for (label, dn), c in composite.items()]))
+    for name, cells in loss_results.items():
+        print(f"\n{name} losses\n" + text_table(["function", *accuracy_losses.CONTENDERS],
+                                                  loss_rows(cells)))
     skipped = skipped_lines(results)
     if skipped:
         print("\nskipped: " + "; ".join(skipped))
     if args.output != "-":
-        write_markdown(args.output, args, info, results, bounds, composite, softmax_results, DTYPES, elapsed)
+        write_markdown(args.output, args, info, results, bounds, composite, softmax_results, loss_results, DTYPES,
+                       elapsed)
         print(f"\nwrote {args.output}")
     print(f"{elapsed:.0f} s")
     return 0
