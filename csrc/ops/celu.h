@@ -32,12 +32,15 @@ AG_D32_OP(celu, 1, d32)
 #else /* float64 */
 
 /* z + zl = x/alpha to ~2^-2p: z = x (1/alpha), zl = (x - z alpha)/alpha (FMA
- * residual); 1/alpha is loop-invariant.  NaN zl (x = +-inf) is harmless. */
+ * residual); 1/alpha is loop-invariant.  The residual is NaN where it computes
+ * inf * 0: at x = +-inf (z = +-inf decides the result) and at alpha = inf (z =
+ * x/alpha = +-0 exactly); it is 0 there. */
 static inline vec AG_FN(ag_celu_z_)(vec x, vec alpha, vec *zl)
 {
     vec ra = v_div(AG_C(1), alpha);
     vec z = v_mul(x, ra);
-    *zl = v_mul(v_fnma(z, alpha, x), ra);
+    vec r = v_mul(v_fnma(z, alpha, x), ra);
+    *zl = v_select(v_isnan(r), AG_C(0), r);
     return z;
 }
 
