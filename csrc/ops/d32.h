@@ -30,6 +30,7 @@
 #ifndef AG_OPS_D32_H
 #define AG_OPS_D32_H
 
+#include <math.h> /* INFINITY */
 #include "../vmath/d32.h"
 #include "../vmath/exp_d32.h"
 
@@ -43,15 +44,31 @@ static inline ag_f32v fname(ag_f32v x, ag_f32v p0, ag_f32v p1)                  
         return ag_f32_narrow(lo, lo);                                                   \
     return ag_f32_narrow(lo, dfn(ag_f32_widen_hi(x), q0, q1));                          \
 }
+/* The f' that multiplies dy: the double value, except where dy is +-0 or +-inf.  There
+ * the product is +-0 or +-inf, or NaN where f' is inf or 0, and f' is the float32
+ * derivative (the double value rounded to float), so that backward(dy, x) is
+ * dy * derivative(x) bitwise: the double cores saturate (e^-708 for e^-inf, e^709 for
+ * e^inf, as at x = -inf or with a parameter that rounds to 0 or inf in float), and a
+ * double f' of e^-708, or of e^-104 = 7e-46, rounds to the derivative's 0 (inf * 0 is NaN
+ * in float arithmetic), one of e^709 to its inf (0 * inf is NaN). */
+static inline ag_f64v ag_d32_fp_for_dy_(ag_f64v dy, ag_f64v fp)
+{
+    ag_f64m edge = d_mor(d_eq(d_abs(dy), DC(INFINITY)), d_eq(dy, DC(0)));
+    if (!d_any(edge))
+        return fp;
+    return d_select(edge, ag_f32_widen_lo(ag_f32_narrow(fp, fp)), fp);
+}
 /* f32 fname(dy, x, p0, p1) = narrow(widen(dy) * dfn(widen(x), ...)) */
 #define AG_D32_WRAP_BW_(fname, dfn)                                                     \
 static inline ag_f32v fname(ag_f32v dy, ag_f32v x, ag_f32v p0, ag_f32v p1)              \
 {                                                                                       \
     ag_f64v q0 = ag_f32_widen_lo(p0), q1 = ag_f32_widen_lo(p1);                         \
-    ag_f64v lo = d_mul(ag_f32_widen_lo(dy), dfn(ag_f32_widen_lo(x), q0, q1));           \
+    ag_f64v dl = ag_f32_widen_lo(dy);                                                   \
+    ag_f64v lo = d_mul(dl, ag_d32_fp_for_dy_(dl, dfn(ag_f32_widen_lo(x), q0, q1)));     \
     if (AG_F32_WIDE_PARTS == 1)                                                         \
         return ag_f32_narrow(lo, lo);                                                   \
-    return ag_f32_narrow(lo, d_mul(ag_f32_widen_hi(dy), dfn(ag_f32_widen_hi(x), q0, q1))); \
+    ag_f64v dh = ag_f32_widen_hi(dy);                                                   \
+    return ag_f32_narrow(lo, d_mul(dh, ag_d32_fp_for_dy_(dh, dfn(ag_f32_widen_hi(x), q0, q1)))); \
 }
 
 #define AG_D32_FO_0(name, dsfx)
