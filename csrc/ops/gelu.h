@@ -17,8 +17,8 @@
  *              computed scaled by 2^64 so that t phi(t) is not formed from a
  *              subnormal phi, and -> 1 for x -> +inf.
  * Every result is rounded once from double-word pieces (up to ~0.3 ULP of
- * errors in the pieces).  Measured max error (tools/ulp_check_gelu.py vs
- * mpmath; csrc/tests/test_gelu.c vs long double), f32 / f64:
+ * errors in the pieces).  Measured max error (tests/test_activations.py and
+ * bench/accuracy.py vs mpmath; csrc/tests/test_gelu.c vs long double), f32 / f64:
  *   gelu  0.88 / 0.87 ULP;  gelu' 1.06 / 1.14 ULP (in ULPs of its larger
  *   term near the root, relative elsewhere).
  * x is clamped to +-TMAX, beyond which t Phi(-t) and t phi(t) are below

@@ -20,7 +20,7 @@
  * overflow: f32 x^3 overflows at |x| ~ 7e12), where sigmoid(w) is already
  * exactly 0 or 1, so f(x) = x beyond +64 and -0 below -64.
  * f' is summed from double-word pieces too (x sbar, D, 1 + x sbar D).
- * Measured max error (tools/ulp_check_gelu.py vs mpmath, test_gelu.c),
+ * Measured max error (tests/test_activations.py vs mpmath, test_gelu.c),
  * f32 / f64: f 0.77 / 0.72 ULP, f' 0.78 / 0.71 ULP (in ULPs of its larger
  * term near its root x ~ -0.75, relative elsewhere).
  * f(-0) = -0, f(-inf) = -0, f(inf) = inf, f'(-inf) = 0, f'(inf) = 1, NaN -> NaN.

@@ -10,7 +10,7 @@
  * (b) the ULP error of gelu and gelu_tanh (forward, derivative) against long
  * double references: float over the whole range, double where the long
  * double reference is itself good to ~0.1 ULP (|x| <= 12 for the erf form:
- * erfcl's argument x/sqrt2 is rounded; tools/ulp_check_gelu.py measures the
+ * erfcl's argument x/sqrt2 is rounded; tests/test_activations.py measures the
  * rest against mpmath).  Derivatives are judged in ULPs of their larger term
  * near their roots (x ~ -0.75), relative elsewhere;
  * (c) every other path of the registry gives results bit-identical to the scalar

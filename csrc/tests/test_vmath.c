@@ -13,7 +13,7 @@
  * forward, derivative and derivative_from_output, on arrays whose lengths
  * exercise the tails; (c) a few exact limits of the activations.  A path the
  * CPU lacks is skipped with a message.  Op accuracy against mpmath is
- * measured by tools/ulp_check_ops.py.
+ * measured by tests/test_activations.py and bench/accuracy.py.
  */
 
 #ifndef TV_SHARED_

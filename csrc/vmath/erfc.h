@@ -4,7 +4,7 @@
  *   vec ag_erfc(vec x)
  *       erfc x for every x, relative error < 1.1 ULP (measured: f32 0.95,
  *       f64 1.01, csrc/tests/test_gelu.c against erfcl and
- *       tools/ulp_check_gelu.py against mpmath), subnormal results included.
+ *       tests/test_activations.py against mpmath, through gelu), subnormal results included.
  *       erfc(+-0) = 1, erfc(+inf) = +0 (and for x beyond ~10.05 f32 /
  *       ~27.23 f64, where erfc x is below every number), erfc(-inf) = 2,
  *       NaN -> NaN.
