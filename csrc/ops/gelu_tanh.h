@@ -39,7 +39,7 @@
  *   w = xc (C1 + C3 xc^2) in double: xc^2, the fma, the product each one
  *   rounding, C1, C3 rounded to double, a sum of two positive terms: |w -
  *   w_exact| <= 5 2^-53 |w|; e^-|w| saturates at e^-708 (exp_sat), so only
- *   |w| <= 708 matters: |dw| < 2^-41.6, a relative 2^-41.6 in e^-|w|;
+ *   |w| <= 708 matters: |dw| < 2^-41.2, a relative 2^-41.2 in e^-|w|;
  *   e = e^-|w| (exp_d32.h, 2^-36 relative), r = 1/(1 + e) (2^-52),
  *   sigmoid(|w|) = r, sigmoid(-|w|) = e r (2^-35.9 relative each).
  *   forward = x r (x >= 0) or xc e r (x < 0): 2^-35.8 relative, then one
@@ -54,7 +54,7 @@
  *   2^-35 max(|s|, |t|) + 2^-52 |s g|: < 2^-10 ULP of the larger term
  *   before the one rounding to float (no cancellation issue at the root
  *   x ~ -0.75: the error is absolute in the terms there, never relative to
- *   the small sum).  For x < -64.. f' is -tiny: e^-708 saturation gives
+ *   the small sum).  Far left (w < -708) f' is -tiny: e^-708 saturation gives
  *   |s t| < 2^-990, -0 in float like the exact value.
  * The clamp's NaN order keeps NaN (v_min(c, v_max(c, x)) as in the f64
  * body); f(-0) = -0 (x >= 0 branch: -0 r), f(+-inf) = inf / -0,
