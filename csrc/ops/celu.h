@@ -9,26 +9,28 @@
 /* Uses (included before it by ops/all.h): vmath/exp.h, vmath/expm1.h, ops/d32.h. */
 
 #if AG_IS_F32
-/* float32, evaluated in double (ops/d32.h): z = x/alpha rounded in double
- * (2^-53 relative; expm1's condition number |z| <= 110 where the result is
- * a float makes that < 2^-46), celu = alpha expm1(z) for x <= 0, celu' = e^z,
- * from the output (alpha + y)/alpha. */
+/* float32, evaluated in double (ops/d32.h): z = x (1/alpha), two roundings
+ * in double (2^-52 relative; 1/alpha depends on the parameter only, so the
+ * division is loop-invariant; expm1's condition number |z| <= 110 where the
+ * result is a float makes that < 2^-45), celu = alpha expm1(z) for x <= 0,
+ * celu' = e^z, from the output (alpha + y)/alpha (one division: y varies).
+ * alpha = 0: 1/alpha = inf, z = -inf for x < 0 as x/0 would give. */
 static inline dvec ag_celu_forward_d32(dvec x, dvec alpha, dvec p1)
 {
     (void)p1;
-    return d_select(d_gt(x, DC(0)), x, d_mul(alpha, ag_d32_expm1(d_div(x, alpha))));
+    return d_select(d_gt(x, DC(0)), x, d_mul(alpha, ag_d32_expm1(d_mul(x, d_div(DC(1), alpha)))));
 }
 static inline dvec ag_celu_derivative_d32(dvec x, dvec alpha, dvec p1)
 {
     (void)p1;
-    return d_select(d_gt(x, DC(0)), DC(1), ag_d32_exp_sat(d_div(x, alpha)));
+    return d_select(d_gt(x, DC(0)), DC(1), ag_d32_exp_sat(d_mul(x, d_div(DC(1), alpha))));
 }
 static inline dvec ag_celu_derivative_from_output_d32(dvec y, dvec alpha, dvec p1)
 {
     (void)p1;
     return d_select(d_gt(y, DC(0)), DC(1), d_div(d_add(alpha, y), alpha));
 }
-AG_D32_OP(celu, 1, d32)
+AG_D32_OP(celu, 1)
 #else /* float64 */
 
 /* z + zl = x/alpha to ~2^-2p: z = x (1/alpha), zl = (x - z alpha)/alpha (FMA

@@ -12,14 +12,9 @@
  * rounded once.  No double-word arithmetic: the product of two floats is
  * exact in double, and a double evaluation to a relative error e (a few
  * 2^-30 or better) rounds to within 0.5 + e 2^24 ULP of the exact result.
- * The double evaluation is either
- *   - the op's own "d32" functions, sized for float32 results on the double
- *     cores of vmath/exp_d32.h (ag_<op>_forward_d32(dvec x, dvec p0, dvec
- *     p1), ...): AG_D32_OP(op, from_output, d32);
- *   - or the op's float64 kernels themselves (<= 2 / 4 ULP of double, so
- *     the float result is within 0.5 + 2^-27 ULP): AG_D32_OP(op,
- *     from_output, f64), which declares them: the float64 pass, after the
- *     float32 one (isa/dtype_passes.h), defines them.
+ * The double evaluation is the op's own "d32" functions, sized for float32
+ * results on the double cores of vmath/exp_d32.h (ag_<op>_forward_d32(dvec
+ * x, dvec p0, dvec p1), ...): AG_D32_OP(op, from_output).
  * The parameters p0, p1 are the float32-rounded values widened (what the
  * float32 kernels have always used).  Ops exact in float (relu, relu6,
  * leaky_relu, hardtanh) keep their float code: AG_PLAIN_BACKWARD.
@@ -71,27 +66,17 @@ static inline ag_f32v fname(ag_f32v dy, ag_f32v x, ag_f32v p0, ag_f32v p1)      
     return ag_f32_narrow(lo, d_mul(dh, ag_d32_fp_for_dy_(dh, dfn(ag_f32_widen_hi(x), q0, q1)))); \
 }
 
-#define AG_D32_FO_0(name, dsfx)
-#define AG_D32_FO_1(name, dsfx)                                                         \
-    AG_D32_WRAP_(ag_##name##_derivative_from_output_f32, ag_##name##_derivative_from_output_##dsfx) \
-    AG_D32_WRAP_BW_(ag_##name##_backward_from_output_f32, ag_##name##_derivative_from_output_##dsfx)
-/* Declarations of the float64 functions of op `name` (defined by the later float64 pass). */
-#define AG_D32_DECL_d32(name, fo)
-#define AG_D32_DECL_f64(name, fo)                                                       \
-static inline ag_f64v ag_##name##_forward_f64(ag_f64v, ag_f64v, ag_f64v);               \
-static inline ag_f64v ag_##name##_derivative_f64(ag_f64v, ag_f64v, ag_f64v);            \
-AG_CAT(AG_D32_DECL_FO_, fo)(name)
-#define AG_D32_DECL_FO_0(name)
-#define AG_D32_DECL_FO_1(name)                                                          \
-static inline ag_f64v ag_##name##_derivative_from_output_f64(ag_f64v, ag_f64v, ag_f64v);
+#define AG_D32_FO_0(name)
+#define AG_D32_FO_1(name)                                                               \
+    AG_D32_WRAP_(ag_##name##_derivative_from_output_f32, ag_##name##_derivative_from_output_d32) \
+    AG_D32_WRAP_BW_(ag_##name##_backward_from_output_f32, ag_##name##_derivative_from_output_d32)
 /* The float32 functions of op `name` from its double functions
- * ag_<name>_{forward,derivative,derivative_from_output}_<dsfx>, dsfx d32 or f64. */
-#define AG_D32_OP(name, fo, dsfx)                                                       \
-    AG_CAT(AG_D32_DECL_, dsfx)(name, fo)                                                \
-    AG_D32_WRAP_(ag_##name##_forward_f32, ag_##name##_forward_##dsfx)                   \
-    AG_D32_WRAP_(ag_##name##_derivative_f32, ag_##name##_derivative_##dsfx)             \
-    AG_D32_WRAP_BW_(ag_##name##_backward_f32, ag_##name##_derivative_##dsfx)            \
-    AG_CAT(AG_D32_FO_, fo)(name, dsfx)
+ * ag_<name>_{forward,derivative,derivative_from_output}_d32. */
+#define AG_D32_OP(name, fo)                                                             \
+    AG_D32_WRAP_(ag_##name##_forward_f32, ag_##name##_forward_d32)                      \
+    AG_D32_WRAP_(ag_##name##_derivative_f32, ag_##name##_derivative_d32)                \
+    AG_D32_WRAP_BW_(ag_##name##_backward_f32, ag_##name##_derivative_d32)               \
+    AG_CAT(AG_D32_FO_, fo)(name)
 
 /* backward = dy * f'(x) in the current dtype (float64 kernels; float32 of exact ops). */
 #define AG_PLAIN_FO_0(name)

@@ -29,7 +29,16 @@ static inline dvec ag_elu_derivative_from_output_d32(dvec y, dvec alpha, dvec p1
     (void)p1;
     return d_select(d_gt(y, DC(0)), DC(1), d_add(y, alpha));
 }
-AG_D32_OP(elu, 1, d32)
+AG_D32_OP(elu, 0)
+/* derivative from the output in float: 1 (y > 0) or y + alpha with one
+ * rounding, the correctly rounded value (<= 0.5 ULP, no widening needed);
+ * NaN: y + alpha is NaN.  Its backward dy (y + alpha) in double. */
+static inline ag_f32v ag_elu_derivative_from_output_f32(ag_f32v y, ag_f32v alpha, ag_f32v p1)
+{
+    (void)p1;
+    return ag_f32_select(ag_f32_gt(y, ag_f32_set1(0.0f)), ag_f32_set1(1.0f), ag_f32_add(y, alpha));
+}
+AG_D32_WRAP_BW_(ag_elu_backward_from_output_f32, ag_elu_derivative_from_output_d32)
 #else /* float64 */
 
 static inline vec AG_FN(ag_elu_forward)(vec x, vec alpha, vec p1)

@@ -80,7 +80,7 @@ static inline dvec ag_gelu_derivative_d32(dvec x, dvec p0, dvec p1)
     dvec xc = d_max(DC(-1e4), d_min(DC(1e4), x));
     return d_fma(d_mul(xc, DC(0x1.9884533d43651p-2)), E, phi);   /* 1/sqrt(2 pi) */
 }
-AG_D32_OP(gelu, 0, d32)
+AG_D32_OP(gelu, 0)
 #else /* float64 */
 
 #define AG_GELU_TMAX_ 39.0             /* ... < 2^-1075 beyond 38.7 */

@@ -28,9 +28,63 @@
 /* Uses (included before it by ops/all.h): vmath/exp.h, vmath/erfc.h, ops/d32.h. */
 
 #if AG_IS_F32
-/* float32: the float64 functions (declared here, defined by the float64 pass)
- * evaluate, rounded once (ops/d32.h) */
-AG_D32_OP(gelu_tanh, 0, f64)
+/* float32, evaluated in double (ops/d32.h), no double-word arithmetic:
+ *   xc = x clamped to [-64, 64] (sigmoid(w(64)) is 1 and sigmoid(w(-64)) is
+ *   e^-11700: saturated far beyond float; no inf * 0),
+ *   w = xc (C1 + C3 xc^2) in double: xc^2, the fma, the product each one
+ *   rounding, C1, C3 rounded to double, a sum of two positive terms: |w -
+ *   w_exact| <= 5 2^-53 |w|; e^-|w| saturates at e^-708 (exp_sat), so only
+ *   |w| <= 708 matters: |dw| < 2^-41.2, a relative 2^-41.2 in e^-|w|;
+ *   e = e^-|w| (exp_d32.h, 2^-36 relative), r = 1/(1 + e) (2^-52),
+ *   sigmoid(|w|) = r, sigmoid(-|w|) = e r (2^-35.9 relative each).
+ *   forward = x r (x >= 0) or xc e r (x < 0): 2^-35.8 relative, then one
+ *   rounding to float (0.5 + 2^-11.8 ULP; x e r is a product of positive
+ *   factors, no cancellation; its double range reaches 2^-1074 so the float
+ *   subnormals are rounded once, and e^-708 saturation gives results below
+ *   2^-990, which round to -0 as the exact ones do).
+ *   derivative = s g, s = sigmoid(w), g = 1 + xc sb D, sb = sigmoid(-w),
+ *   D = C1 + 3 C3 xc^2 (> 0): the two terms of the tests' judgement are
+ *   s and t = s xc sb D; xc sb D is within 2^-35.5 relative, so g is within
+ *   2^-35.5 max(1, |xc sb D|) + 2^-53 |g| absolute, and s g within
+ *   2^-35 max(|s|, |t|) + 2^-52 |s g|: < 2^-10 ULP of the larger term
+ *   before the one rounding to float (no cancellation issue at the root
+ *   x ~ -0.75: the error is absolute in the terms there, never relative to
+ *   the small sum).  Far left (w < -708) f' is -tiny: e^-708 saturation gives
+ *   |s t| < 2^-990, -0 in float like the exact value.
+ * The clamp's NaN order keeps NaN (v_min(c, v_max(c, x)) as in the f64
+ * body); f(-0) = -0 (x >= 0 branch: -0 r), f(+-inf) = inf / -0,
+ * f'(+inf) = 1, f'(-inf) = -0. */
+#define AG_GT_D32_C1_ 0x1.9884533d43651p+0
+#define AG_GT_D32_C3_ 0x1.2444f2a4d8b4bp-4
+#define AG_GT_D32_3C3_ 0x1.b6676bf7450f0p-3
+static inline dvec ag_gelu_tanh_d32_(dvec x, dvec *xc, dvec *e)
+{
+    dvec c = d_min(DC(64), d_max(DC(-64), x));
+    dvec x2 = d_mul(c, c);
+    dvec w = d_mul(c, d_fma(x2, DC(AG_GT_D32_C3_), DC(AG_GT_D32_C1_)));
+    *xc = c;
+    *e = ag_d32_exp_sat(d_neg(d_abs(w)));
+    return d_div(DC(1), d_add(DC(1), *e));
+}
+static inline dvec ag_gelu_tanh_forward_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec xc, e, r = ag_gelu_tanh_d32_(x, &xc, &e);
+    return d_select(d_ge(x, DC(0)), d_mul(x, r), d_mul(d_mul(xc, e), r));
+}
+static inline dvec ag_gelu_tanh_derivative_d32(dvec x, dvec p0, dvec p1)
+{
+    (void)p0; (void)p1;
+    dvec xc, e, r = ag_gelu_tanh_d32_(x, &xc, &e), er = d_mul(e, r);
+    dmask pos = d_ge(x, DC(0));
+    dvec s = d_select(pos, r, er), sb = d_select(pos, er, r);
+    dvec D = d_fma(d_mul(xc, xc), DC(AG_GT_D32_3C3_), DC(AG_GT_D32_C1_));
+    return d_mul(s, d_fma(d_mul(xc, sb), D, DC(1)));
+}
+#undef AG_GT_D32_C1_
+#undef AG_GT_D32_C3_
+#undef AG_GT_D32_3C3_
+AG_D32_OP(gelu_tanh, 0)
 #else /* float64 */
 
 #define AG_GT_C1_ 0x1.9884533d43651p+0

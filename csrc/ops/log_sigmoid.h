@@ -34,7 +34,7 @@ static inline dvec ag_log_sigmoid_derivative_from_output_d32(dvec y, dvec p0, dv
     (void)p0; (void)p1;
     return d_neg(ag_d32_expm1(y));
 }
-AG_D32_OP(log_sigmoid, 1, d32)
+AG_D32_OP(log_sigmoid, 1)
 #else /* float64 */
 
 static inline vec AG_FN(ag_log_sigmoid_forward)(vec x, vec p0, vec p1)

@@ -53,7 +53,7 @@ static inline dvec ag_mish_derivative_d32(dvec x, dvec p0, dvec p1)
     dvec xc = d_max(DC(-1e4), d_min(DC(1e4), x));
     return d_div(d_fma(xc, G, d_mul(N, D)), d_mul(D, D));
 }
-AG_D32_OP(mish, 0, d32)
+AG_D32_OP(mish, 0)
 #else /* float64 */
 
 #define AG_MISH_MAX_ 0x1.fffffffffffffp+1023

@@ -31,7 +31,7 @@ static inline dvec ag_selu_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
     (void)p0; (void)p1;
     return d_select(d_gt(y, DC(0)), DC(AG_SELU_S_D32_), d_add(y, DC(AG_SELU_SA_D32_)));
 }
-AG_D32_OP(selu, 1, d32)
+AG_D32_OP(selu, 1)
 #else /* float64 */
 
 /* scale = S_HI + S_LO, scale * alpha = SA_HI + SA_LO (to 2^-50 / 2^-109 relative) */

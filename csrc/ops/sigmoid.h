@@ -38,7 +38,17 @@ static inline dvec ag_sigmoid_derivative_from_output_d32(dvec y, dvec p0, dvec p
     (void)p0; (void)p1;
     return d_fnma(y, y, y);
 }
-AG_D32_OP(sigmoid, 1, d32)
+AG_D32_OP(sigmoid, 0)
+/* derivative from the output in float: fma(-y, y, y) = y - y^2 with one
+ * rounding, the correctly rounded value (<= 0.5 ULP, no widening needed);
+ * its backward dy (y - y^2) in double (two float roundings would not stay
+ * within 1 ULP). */
+static inline ag_f32v ag_sigmoid_derivative_from_output_f32(ag_f32v y, ag_f32v p0, ag_f32v p1)
+{
+    (void)p0; (void)p1;
+    return ag_f32_fnma(y, y, y);
+}
+AG_D32_WRAP_BW_(ag_sigmoid_backward_from_output_f32, ag_sigmoid_derivative_from_output_d32)
 #else /* float64 */
 
 /* 1/(1 + e + el) = r + *c to about 2^-2p, for e in [0, 1] (or NaN), |el|

@@ -36,7 +36,7 @@ static inline dvec ag_silu_derivative_d32(dvec x, dvec p0, dvec p1)
     dvec xc = d_max(DC(-1e4), d_min(DC(1e4), x));
     return d_mul(s, d_fma(xc, b, DC(1)));
 }
-AG_D32_OP(silu, 0, d32)
+AG_D32_OP(silu, 0)
 #else /* float64 */
 
 #ifndef AG_TAIL_SCALE_

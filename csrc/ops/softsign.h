@@ -31,7 +31,7 @@ static inline dvec ag_softsign_derivative_from_output_d32(dvec y, dvec p0, dvec 
     dvec t = d_sub(DC(1), d_abs(y));
     return d_mul(t, t);
 }
-AG_D32_OP(softsign, 1, d32)
+AG_D32_OP(softsign, 1)
 #else /* float64 */
 
 static inline vec AG_FN(ag_softsign_forward)(vec x, vec p0, vec p1)

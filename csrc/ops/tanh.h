@@ -34,7 +34,17 @@ static inline dvec ag_tanh_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
     (void)p0; (void)p1;
     return d_fnma(y, y, DC(1));
 }
-AG_D32_OP(tanh, 1, d32)
+AG_D32_OP(tanh, 0)
+/* derivative from the output in float: fma(-y, y, 1) = 1 - y^2 with one
+ * rounding, the correctly rounded value (<= 0.5 ULP, no widening needed);
+ * its backward dy (1 - y^2) in double (two float roundings would not stay
+ * within 1 ULP). */
+static inline ag_f32v ag_tanh_derivative_from_output_f32(ag_f32v y, ag_f32v p0, ag_f32v p1)
+{
+    (void)p0; (void)p1;
+    return ag_f32_fnma(y, y, ag_f32_set1(1.0f));
+}
+AG_D32_WRAP_BW_(ag_tanh_backward_from_output_f32, ag_tanh_derivative_from_output_d32)
 #else /* float64 */
 
 static inline vec AG_FN(ag_tanh_forward)(vec x, vec p0, vec p1)

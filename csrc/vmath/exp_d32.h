@@ -45,7 +45,10 @@
  * to 2^-37.4 too as |q| < |1 + q|), and e^x - 1 = q (n = 0) or
  * fma(2^n, q, 2^n - 1) (n != 0: |x| >= ln2/2, |e^x - 1| >= 0.29 while
  * |2^n q| <= 0.41 |2^n| ... no cancellation beyond a factor 2).  2^n is
- * exact (v_pow2i, n >= -1021).  Cost per vector: exp 2 + 9 + 2 FMA/mul/add,
+ * exact (v_pow2i, n >= -1021); in exp and exp_sat (1 + q) 2^n is one
+ * ag_f64_scalef (one instruction on AVX-512, mul by pow2i elsewhere): 1 + q
+ * is in [0.7, 1.42] and (1 + q) 2^n >= 0.7 2^-1021 is normal, so the
+ * product is exact on every ISA and the results are bit-identical.  Cost per vector: exp 2 + 9 + 2 FMA/mul/add,
  * one round, one pow2i, 2 min/max (exp_sat), + 2 compares and blends (exp).
  */
 #ifndef AG_VMATH_EXP_D32_H
@@ -84,7 +87,7 @@ static inline ag_f64v ag_d32_expm1_poly_(ag_f64v r)
 static inline ag_f64v ag_d32_exp_sat(ag_f64v x)
 {
     ag_f64v n, r = ag_d32_reduce_(x, &n);
-    return d_mul(d_add(DC(1), ag_d32_expm1_poly_(r)), d_pow2i(n));
+    return ag_f64_scalef(d_add(DC(1), ag_d32_expm1_poly_(r)), n);   /* exact: 1 + q in [0.7, 1.42] */
 }
 
 static inline ag_f64v ag_d32_exp(ag_f64v x)

@@ -13,7 +13,11 @@
  * log(m) = 2 atanh(s), s = f/(2 + f), |s| <= 0.1716, s^2 <= 0.02944:
  * 2 atanh(s) = 2s + 2s z (1/3 + z/5 + ... + z^5/13), z = s^2 (the Taylor
  * series; the first omitted term is 2s z^7/15 < 2s 2^-40.1 relative).
- * log1p(u) = k ln2 + log(m) + c/w (log(1 + c/w) = c/w to 2^-106).  For
+ * log1p(u) = k ln2 + log(m) + c/w (log(1 + c/w) = c/w to 2^-106), and c/w
+ * is taken as c (2 - w) (2 - w exact, Sterbenz; no second division):
+ * c/w - c (2 - w) = c (w - 1)^2/w, |c| <= 2^-52 and |w - 1| <= 1.0000001 u,
+ * so the difference is <= 2^-51.9 u^2 <= 2^-51.3 log1p(u) (log1p(u) >= u ln2
+ * on [0, 1]); for tiny u (w = 1, c = u) it is exact.  For
  * k = 1, log(m) >= -0.347 against ln2: no cancellation.  Rounding: s
  * carries 2 roundings (2^-52 relative), the sum a few more: < 2^-49 each.
  */
@@ -41,7 +45,7 @@ static inline ag_f64v ag_d32_log1p01(ag_f64v u)
     ag_f64v s2 = d_add(s, s);
     ag_f64v lm = d_fma(d_mul(s2, z), p, s2);              /* log(m) */
     ag_f64v k = d_select(big, DC(0x1.62e42fefa39efp-1), DC(0));
-    return d_add(d_add(k, lm), d_div(c, w));
+    return d_add(d_add(k, lm), d_mul(c, d_sub(DC(2), w)));   /* c/w, see above */
 }
 
 #endif
