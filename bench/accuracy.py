@@ -413,7 +413,7 @@ class Cell:
 
 
 def corners_of(name, call, p):
-    """The inputs where f' is not defined (f has a corner there) and API.md fixes a value
+    """The inputs where f' is not defined (f has a corner there) and docs/api.md fixes a value
     (PyTorch's): conventions, checked by the tests, not measured here."""
     if call == "forward":
         return []
@@ -766,8 +766,8 @@ def limit_lines(results):
 
 
 def kink_lines(results):
-    """The corners where a contender's f' is not API.md's (PyTorch's) convention."""
-    return _point_lines(results, lambda cell: cell.at_kinks, "API.md:")
+    """The corners where a contender's f' is not docs/api.md's (PyTorch's) convention."""
+    return _point_lines(results, lambda cell: cell.at_kinks, "docs/api.md:")
 
 
 def notes_lines(results):
@@ -855,7 +855,7 @@ NOTES_MD = """\
   against f'(x)"). softsign has no backward op (autograd differentiates x/(1+|x|) term by
   term).
 * **f' from y** (`f_derivative_from_output(y)`) is judged against its own formula evaluated
-  exactly in y (sigmoid y(1-y), tanh 1-y^2, softplus 1-exp(-y) ..., API.md section 2): the
+  exactly in y (sigmoid y(1-y), tanh 1-y^2, softplus 1-exp(-y) ..., docs/api.md section 2): the
   error of the kernel, not of the shortcut. The shortcut itself loses accuracy where f
   saturates: once y rounds to 1, y(1-y) is 0 however small the true f'(x). The table
   "From y, against f'(x)" shows that cost: actgrad's `f_derivative_from_output(f(x))` on the
@@ -863,7 +863,7 @@ NOTES_MD = """\
 * Cells read `max (median)` in ULPs over the grid; `*` = NaN at x = +-inf where the limit is
   a number (listed below, and left out of the max); `skip` = the peer has no such function
   (or is not installed); `†` = see the notes. At the corners of relu, relu6, leaky_relu,
-  selu, hardtanh, hardsigmoid and hardswish f' is a convention (API.md: PyTorch's), checked
+  selu, hardtanh, hardsigmoid and hardswish f' is a convention (docs/api.md: PyTorch's), checked
   by the tests and left out here (contenders that differ there are listed below).
 * NumPy's and numexpr's softplus use PyTorch's threshold (x where beta*x > 20), so that every
   contender computes the same function.
@@ -974,7 +974,7 @@ def write_markdown(path, args, info, results, bounds, composite, softmax_results
     corners = kink_lines(all_results)
     if corners:
         lines += ["## Derivatives at the corners", "",
-                  "Where f has a corner, f' is a convention (API.md: PyTorch's); those inputs are "
+                  "Where f has a corner, f' is a convention (docs/api.md: PyTorch's); those inputs are "
                   f"left out of the tables above. Contenders that use another one (more than "
                   f"{KINK_ULP:g} ULP from it):", ""]
         lines += [f"* {t}" for t in corners] + [""]

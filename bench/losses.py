@@ -1,4 +1,4 @@
-"""The losses' benchmark cases (API.md section 4), and issue 4's speed targets.
+"""The losses' benchmark cases (docs/api.md section 4), and issue 4's speed targets.
 
     python bench/run.py --functions losses                  # every loss, the issue's shapes
     python bench/losses.py                                  # issue 4's targets, measured

@@ -1,4 +1,4 @@
-"""The softmax family's benchmark cases (API.md section 3), and issue 14's speed targets.
+"""The softmax family's benchmark cases (docs/api.md section 3), and issue 14's speed targets.
 
     python bench/run.py --functions softmax_family          # every function, the issue's shapes
     python bench/softmax.py                                 # issue 14's targets, measured

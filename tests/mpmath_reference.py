@@ -2,7 +2,7 @@
 
 Every activation of ``actgrad._optable.ACTIVATIONS`` is written here a second
 time, independently of the package, in mpmath at 50 significant digits: the
-forward ``f(x)``, the derivative ``f'(x)`` from ``x``, and (where API.md
+forward ``f(x)``, the derivative ``f'(x)`` from ``x``, and (where docs/api.md
 defines one) the ``_from_output`` formula evaluated exactly in ``y``.  The
 parameters have PyTorch's names and defaults (``DEFAULTS``); SELU's constants
 and gelu's tanh form are PyTorch's, written out here rather than read from the
@@ -84,7 +84,7 @@ DEFAULTS = {
     "hardswish": {},
     "softsign": {},
 }
-# The activations that have _from_output calls (API.md section 2, marked with a check).
+# The activations that have _from_output calls (docs/api.md section 2, marked with a check).
 HAS_FROM_OUTPUT = frozenset(("sigmoid", "tanh", "relu", "relu6", "leaky_relu", "elu", "selu", "celu",
                              "softplus", "log_sigmoid", "hardtanh", "hardsigmoid", "softsign"))
 # The derivatives that are a sum of terms cancelling at an interior root: their error is
@@ -325,7 +325,7 @@ def forward(name, x, dtype=np.float64, **params):
 
 
 def derivative(name, x, dtype=np.float64, **params):
-    """f'(x) exactly, as computed from x, with the kinks of API.md (relu'(0) = 0 ...)."""
+    """f'(x) exactly, as computed from x, with the kinks of docs/api.md (relu'(0) = 0 ...)."""
     return _evaluate(1, name, x, dtype, params)[0]
 
 
@@ -336,7 +336,7 @@ def derivative_terms(name, x, dtype=np.float64, **params):
 
 
 def derivative_from_output(name, y, dtype=np.float64, **params):
-    """The _from_output formula of API.md evaluated exactly in y (sigmoid: y(1-y) ...)."""
+    """The _from_output formula of docs/api.md evaluated exactly in y (sigmoid: y(1-y) ...)."""
     return _evaluate(2, name, y, dtype, params)
 
 

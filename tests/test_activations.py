@@ -9,7 +9,7 @@ mpmath, independently of the package.  What is checked:
    ``forward_ulp`` / ``derivative_ulp``, float32 ``float32_ulp``; _from_output calls against their own
    formula in y with the derivative bound);
 2. NaN in, NaN out, and the limits at +-inf, signs of zeros;
-3. the derivatives at the kinks, as API.md lists them;
+3. the derivatives at the kinks, as docs/api.md lists them;
 4. derivatives against central differences;
 5. properties (hypothesis): backward == dy * derivative bitwise, from_output
    agrees with the derivative where f is not saturated, monotonicity, bounds;
@@ -229,7 +229,7 @@ def test_limits_at_infinity(name, call, dtype, params):
 
 
 NEG0, POS0 = "-0", "+0"
-# (function, params, x, expected): the limits API.md and the brief name, with signed zeros.
+# (function, params, x, expected): the limits docs/api.md and the brief name, with signed zeros.
 # Written out by hand: an independent check of the reference module as well as the package.
 LIMITS = [
     ("silu", {}, -np.inf, NEG0), ("silu", {}, np.inf, np.inf),
@@ -311,7 +311,7 @@ def test_named_derivative_limits(fn, params, x, want, dtype):
     assert float(dtype(float(ref.derivative(fn, x, dtype, **in_dtype(fn, params, dtype))))) == dtype(want)
 
 
-# ------------------------------------------------------------------ 3. kinks (API.md)
+# ------------------------------------------------------------------ 3. kinks (docs/api.md)
 
 SIGMOID = lambda t: 1 / (1 + ref.MP.exp(-ref.MP.mpf(t)))  # noqa: E731
 SCALE_ALPHA = ref.SELU_SCALE * ref.SELU_ALPHA

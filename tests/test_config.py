@@ -1,4 +1,4 @@
-"""ag.config() and ag.show_config() (API.md section 5)."""
+"""ag.config() and ag.show_config() (docs/api.md section 5)."""
 import importlib.metadata
 import os
 import platform

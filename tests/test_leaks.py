@@ -93,7 +93,7 @@ def _calls():
 
 
 def _softmax_and_loss_calls():
-    """The softmax family (API.md section 3) and the losses (section 4): successes and errors."""
+    """The softmax family (docs/api.md section 3) and the losses (section 4): successes and errors."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((7, 13))
     x32 = x.astype(np.float32).T

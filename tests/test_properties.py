@@ -1,4 +1,4 @@
-"""Property-based tests of the calling convention (API.md section 1), with hypothesis.
+"""Property-based tests of the calling convention (docs/api.md section 1), with hypothesis.
 
 Every public function, called with random shapes (0 to 5 dimensions, empty axes), every NumPy
 dtype (valid and invalid, byte-swapped, unaligned), memory layouts (C, F, steps, negative
@@ -68,7 +68,7 @@ NON_REAL = ("1.0", 1j, None, True, np.array([1.0, 2.0]), b"x")
 
 
 def _is_real(v):
-    """What API.md calls a real parameter: ints and floats of Python or NumPy, not bool."""
+    """What docs/api.md calls a real parameter: ints and floats of Python or NumPy, not bool."""
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 

@@ -1,4 +1,4 @@
-"""actgrad's thread pool (API.md section 5, and section 1's thread-safety and GIL lines):
+"""actgrad's thread pool (docs/api.md section 5, and section 1's thread-safety and GIL lines):
 the thread-count API, its defaults from the environment, bitwise determinism across
 thread counts, concurrent calls from Python threads, and fork safety."""
 import concurrent.futures

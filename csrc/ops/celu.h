@@ -4,7 +4,7 @@
  *           x/alpha carried as z + zl so its rounding does not reach the
  *           exponential (celu'(-20) with alpha = 0.3 would be off by 100 ULP);
  *   celu' = 1 for x > 0, e^(x/alpha) otherwise (celu'(0) = 1);
- *   from the output (API.md): 1 for y > 0, 1 + y/alpha = (alpha + y)/alpha otherwise.
+ *   from the output (docs/api.md): 1 for y > 0, 1 + y/alpha = (alpha + y)/alpha otherwise.
  */
 /* Uses (included before it by ops/all.h): vmath/exp.h, vmath/expm1.h, ops/d32.h. */
 

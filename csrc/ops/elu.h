@@ -5,7 +5,7 @@
  *   elu'  = 1 for x > 0, alpha e^x otherwise (PyTorch: elu'(0) = alpha),
  *           alpha (e + el) rounded once (ag_exp_dw, scaled so that a
  *           subnormal e^x is not rounded before the product);
- *   from the output (API.md): 1 for y > 0, y + alpha otherwise.
+ *   from the output (docs/api.md): 1 for y > 0, y + alpha otherwise.
  */
 /* Uses (included before it by ops/all.h): vmath/exp.h, vmath/expm1.h, ops/d32.h. */
 

@@ -7,7 +7,7 @@
  *     (ag_exp_dw), log1p(e + el) ~ log1p(e) + el/(1 + e) with 1/(1+e) ~
  *     1 - e/2, log1p as a double-word, the difference by 2Sum: one rounding;
  *   log_sigmoid' = sigmoid(-x): e/(1 + e) for x >= 0, 1/(1 + e) for x < 0;
- *   from the output (API.md): 1 - exp(y) = -expm1(y).
+ *   from the output (docs/api.md): 1 - exp(y) = -expm1(y).
  */
 /* Uses (included before it by ops/all.h): vmath/exp.h, vmath/expm1.h, vmath/log1p.h, ops/sigmoid.h, ops/d32.h, vmath/log1p_d32.h. */
 

@@ -6,7 +6,7 @@
  *           hi + lo pairs, each result rounded once (ag_expm1_mul for the second);
  *   selu' = scale for x > 0, scale alpha e^x otherwise (selu'(0) = scale alpha),
  *           rounded once from e^x = e + el (ag_exp_dw, scaled as in elu');
- *   from the output (API.md): scale for y > 0, y + scale alpha otherwise.
+ *   from the output (docs/api.md): scale for y > 0, y + scale alpha otherwise.
  */
 /* Uses (included before it by ops/all.h): vmath/exp.h, vmath/expm1.h, ops/d32.h. */
 

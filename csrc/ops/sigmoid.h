@@ -4,7 +4,7 @@
  *   sigmoid(|x|) = 1/(1 + e),  sigmoid(-|x|) = e/(1 + e);
  *   sigmoid'(x) = sigmoid(x) sigmoid(-x) = e/(1 + e)^2  (never s(1 - s) from x,
  *   which cancels for large x: sigmoid'(40) = 4.2e-18, not 0);
- *   from the output (API.md): y (1 - y), evaluated as fma(-y, y, y).
+ *   from the output (docs/api.md): y (1 - y), evaluated as fma(-y, y, y).
  * e is taken as a double-word e + el (ag_exp_dw) and each result is rounded
  * once from exact or double-word pieces, so the errors stay near 1 ULP.
  */

@@ -10,7 +10,7 @@
  *   softplus = (max(z, 0) + log1p(e))/beta        (log(1 + e^z) = max(z,0) + log1p(e^-|z|));
  *   softplus' = 1 where zh > threshold, else sigmoid(z) (PyTorch: at
  *               zh == threshold it is sigmoid(threshold)), from ops/sigmoid.h;
- *   from the output (API.md): 1 where beta y > threshold, else
+ *   from the output (docs/api.md): 1 where beta y > threshold, else
  *               1 - exp(-beta y) = -expm1(-beta y).
  */
 /* Uses (included before it by ops/all.h): vmath/exp.h, vmath/expm1.h, vmath/log1p.h, ops/sigmoid.h, ops/d32.h, vmath/log1p_d32.h. */

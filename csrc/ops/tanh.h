@@ -4,7 +4,7 @@
  * derivative: 1 - tanh^2 x = 4 e/(1 + e)^2 = 4 sigmoid(2|x|) sigmoid(-2|x|)
  *   with e = exp(-2|x|), accurate (relative) in the tails; 4e is made by
  *   ag_exp_dw (k = 2) so it is rounded once even when e is subnormal.
- * from the output (API.md): 1 - y^2 = fma(-y, y, 1), rounded once.
+ * from the output (docs/api.md): 1 - y^2 = fma(-y, y, 1), rounded once.
  */
 /* Uses (included before it by ops/all.h): vmath/tanh.h, ops/sigmoid.h, ops/d32.h. */
 
