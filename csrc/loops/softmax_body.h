@@ -424,28 +424,6 @@ static void AG_FN(k_sm_col_backward)(int op, ptrdiff_t n, ptrdiff_t ncols, const
 
 #define AG_SMW_COLS ((ptrdiff_t)128)   /* columns of a block of the forward column kernels */
 
-/* e^d for d <= 0 (NaN d only where the row is spoilt anyway) within 2^-28 relative, for
- * float32 results: d is clamped to >= -708, n = round(d / ln2) >= -1022, r = d - n ln2
- * (|r| <= 0.347; one FMA: n ln2's error is < 2^-43), e^r by a degree-6 near-minimax
- * polynomial (Lawson IRLS in mpmath; relative error 2^-28.3 on |r| <= 0.3468), times 2^n
- * exactly (ag_f64_scalef: the result is a normal double).  d < -708 (also -inf) gives
- * exactly 0: e^-708 is far below float32's smallest subnormal anyway.  About 14
- * operations per vector, against ag_exp_hilo's ~40 in float. */
-static inline vec AG_FN(sm_exp_w_)(vec d)
-{
-    vec dc = v_max(d, AG_C(-708.0));                     /* NaN -> -708: scalef needs a number */
-    vec n = v_round(v_mul(dc, AG_C(0x1.71547652b82fep+0)));
-    vec r = v_fnma(n, AG_C(0x1.62e42fefa39efp-1), dc);
-    vec p = AG_C(0x1.6a23c02b22196p-10);
-    p = v_fma(p, r, AG_C(0x1.123a210f8881fp-7));
-    p = v_fma(p, r, AG_C(0x1.5558f30f760bcp-5));
-    p = v_fma(p, r, AG_C(0x1.5554910116424p-3));
-    p = v_fma(p, r, AG_C(0x1.fffffb977db29p-2));
-    p = v_fma(p, r, AG_C(1));
-    p = v_fma(p, r, AG_C(1));
-    return v_select(v_lt(d, AG_C(-708.0)), AG_C(0), ag_f64_scalef(p, n));
-}
-
 #define SMW_IO float
 #define SMW_S w32
 #define SMW_WIDE 1

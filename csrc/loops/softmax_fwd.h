@@ -3,7 +3,8 @@
  * pass (AG_T double), with SMW_IO float / SMW_S w32 / SMW_WIDE 1, then double / w64 / 0.
  *
  * float32 is widened to double on load, e = exp(x - m) is evaluated in double by
- * sm_exp_w_ (a polynomial sized for float32 results, relative error < 2^-28), the sums
+ * ag_d32_exp_le0_coarse (vmath/exp_d32.h: the exp core of the float32 activations with a
+ * polynomial sized for a float32 result, relative error < 2^-28), the sums
  * are double, and each output is rounded to float once from double values:
  *   softmax      round(round(e) * (1/S))  (e is stored as float between the sweeps:
  *                                        two roundings, <= 1.05 ULP)
@@ -27,7 +28,7 @@
 #define SMW_LDT(p, c) ag_f64_load_f32_tail(p, c)
 #define SMW_ST(p, v) ag_f64_store_f32(p, v)
 #define SMW_STT(p, c, v) ag_f64_store_f32_tail(p, c, v)
-#define SMW_EXPD(x, m) AG_FN(sm_exp_w_)(v_sub(x, m))
+#define SMW_EXPD(x, m) ag_d32_exp_le0_coarse(v_sub(x, m))
 #else
 #define SMW_LD(p) v_load(p)
 #define SMW_LDT(p, c) v_load_tail(p, c)

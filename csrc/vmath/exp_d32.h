@@ -62,13 +62,19 @@
 #define AG_D32_XMIN_ -708.0
 #define AG_D32_XMAX_ 709.0
 
+/* r = xc - k ln2 and k = round(xc / ln2), for xc already clamped to [XMIN, XMAX]. */
+static inline ag_f64v ag_d32_reduce_clamped_(ag_f64v xc, ag_f64v *k)
+{
+    *k = d_round(d_mul(xc, DC(AG_D32_LOG2E_)));
+    return d_fnma(*k, DC(AG_D32_LN2_), xc);
+}
+
 /* r = x - n ln2 and n (NaN-free) for x clamped to [XMIN, XMAX]; NaN x gives NaN r. */
 static inline ag_f64v ag_d32_reduce_(ag_f64v x, ag_f64v *n)
 {
-    ag_f64v xc = d_max(DC(AG_D32_XMIN_), d_min(DC(AG_D32_XMAX_), x)); /* NaN stays NaN */
-    ag_f64v k = d_round(d_mul(xc, DC(AG_D32_LOG2E_)));
+    ag_f64v k, r = ag_d32_reduce_clamped_(d_max(DC(AG_D32_XMIN_), d_min(DC(AG_D32_XMAX_), x)), &k);
     *n = d_max(k, DC(-1021.0));                                       /* no-op, but NaN -> -1021 */
-    return d_fnma(k, DC(AG_D32_LN2_), xc);
+    return r;
 }
 
 /* expm1(r) on |r| <= 0.3466 to 2^-37.4 relative (Q above). */
@@ -88,6 +94,25 @@ static inline ag_f64v ag_d32_exp_sat(ag_f64v x)
 {
     ag_f64v n, r = ag_d32_reduce_(x, &n);
     return ag_f64_scalef(d_add(DC(1), ag_d32_expm1_poly_(r)), n);   /* exact: 1 + q in [0.7, 1.42] */
+}
+
+/* e^x for x <= 0 within 2^-28 relative (+0 below XMIN and at -inf), for a result that is
+ * rounded to float after few operations (the softmax family, whose e is stored as float):
+ * x clamped from below only (NaN -> XMIN: its row is NaN anyway, and scalef needs a
+ * number), the reduction above, e^r by a degree-6 near-minimax polynomial (Lawson IRLS in
+ * mpmath; relative error 2^-28.3 on |r| <= 0.3468), times 2^n exactly (scalef: a normal
+ * double).  About 12 operations per vector, 6 fewer than ag_d32_exp. */
+static inline ag_f64v ag_d32_exp_le0_coarse(ag_f64v x)
+{
+    ag_f64v n, r = ag_d32_reduce_clamped_(d_max(x, DC(AG_D32_XMIN_)), &n);
+    ag_f64v p = DC(0x1.6a23c02b22196p-10);
+    p = d_fma(p, r, DC(0x1.123a210f8881fp-7));
+    p = d_fma(p, r, DC(0x1.5558f30f760bcp-5));
+    p = d_fma(p, r, DC(0x1.5554910116424p-3));
+    p = d_fma(p, r, DC(0x1.fffffb977db29p-2));
+    p = d_fma(p, r, DC(1));
+    p = d_fma(p, r, DC(1));
+    return d_select(d_lt(x, DC(AG_D32_XMIN_)), DC(0), ag_f64_scalef(p, n));
 }
 
 static inline ag_f64v ag_d32_exp(ag_f64v x)
