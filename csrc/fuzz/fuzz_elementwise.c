@@ -398,6 +398,24 @@ static int agrees(int f32, double r, double dy, double d)
  * inputs (parameters rounded to float) is the reference.  The float64 f' is not the reference
  * everywhere: a kink decided in float (softplus' test of beta x against the threshold in
  * float32) may take the other branch. */
+/* Whether a parameter of element i, or its product with the input x, loses its range in
+ * float (a nonzero value that becomes 0 or subnormal, a finite one that becomes inf): a
+ * float32 call then decides kinks such as softplus' test of beta x against the threshold on
+ * values the float and double evaluations see differently, which the backward invariant does
+ * not judge (a known limit of parameters at the edge of float's range). */
+static int param_degenerate_in_float(const fcase *c, ptrdiff_t i, double x)
+{
+    for (int k = 0; k < c->nparams; k++) {
+        double p = c->pv[k][c->per_elem ? i : 0];
+        float f = (float)p, fx = f * (float)x;
+        double dx = (double)f * (double)(float)x;
+        if ((p != 0 && fpclassify(f) != FP_NORMAL && !isnan(f)) || (isinf(f) && !isinf(p))) return 1;
+        if (dx != 0 && !isnan(dx) && (fpclassify(fx) == FP_SUBNORMAL || fx == 0 || (isinf(fx) && !isinf(dx))))
+            return 1;
+    }
+    return 0;
+}
+
 static void check_backward(const fcase *c, const double *ref_c)
 {
     if (c->call != AG_BACKWARD && c->call != AG_BACKWARD_FROM_OUTPUT) return;
@@ -419,7 +437,9 @@ static void check_backward(const fcase *c, const double *ref_c)
     for (ptrdiff_t i = 0; i < c->n; i++) {
         double dy = load_elem(c->dtype, c->vals[0] + i * es);
         double r = ref_c[i];
-        if (agrees(c->f32, r, dy, d[i])) continue;
+        if (agrees(c->f32, r, dy, d[i]) ||
+            (c->f32 && param_degenerate_in_float(c, i, load_elem(c->dtype, c->vals[1] + i * es))))
+            continue;
         if (c->f32 && isfinite(dy) && isfinite(d64[i]) && agrees(1, r, dy, d64[i]))
             continue;
         fail(c, isnan(r) || isnan(dy * d[i]) ? "backward != dy * derivative (NaN)"
