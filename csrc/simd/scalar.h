@@ -14,7 +14,9 @@
  *   - and / or (ag_<sfx>_and, ag_<sfx>_or): bitwise on the lanes' bit patterns;
  *   - v_load_tail reads exactly n < LANES elements, other lanes are 0;
  *   - v_pow2i(n): 2^n for integral n in [-126, 127] (f32) / [-1022, 1023] (f64);
- *   - v_ldexp(x, n): x * 2^n for integral n in [-2*126, 2*127] (two exact steps);
+ *   - v_ldexp(x, n): x * 2^n rounded once, for integral n in [-2*126, 2*127] (f32) /
+ *     [-2*1022, 2*1023] (f64) and x with x * 2^floor(n/2) normal, 0, inf or NaN (here two
+ *     steps, the first exact; avx512.h: one scalef);
  *   - v_getexp(x), v_getmant(x): for normal finite x > 0, the unbiased
  *     exponent e (as a float) and the mantissa m in [1, 2) with x = m * 2^e.
  *
