@@ -150,13 +150,9 @@ static inline __m256 ag_f32_narrow(__m256d lo, __m256d hi)
     return _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo));
 }
 
-/* scalef and lookup16 (semantics in scalar.h); the lookup is a gather (AVX2 has no
- * two-register double permute). */
-static inline __m256d ag_f64_scalef(__m256d x, __m256d n) { return _mm256_mul_pd(x, ag_f64_pow2i(_mm256_floor_pd(n))); }
-static inline __m256d ag_f64_lookup16(const double *t, __m256d k)
-{
-    return _mm256_i64gather_pd(t, _mm256_and_si256(_mm256_castpd_si256(k), _mm256_set1_epi64x(15)), 8);
-}
+/* x * 2^n for integral n in [-1022, 1023] and x in [0.5, 2]: exact (a normal result;
+ * avx512.h has it in one instruction). */
+static inline ag_f64v ag_f64_scalef(ag_f64v x, ag_f64v n) { return ag_f64_mul(x, ag_f64_pow2i(n)); }
 
 /* float memory as f64 lanes (softmax family: float32 computed in double); tails as above. */
 static inline __m256d ag_f64_load_f32(const float *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }

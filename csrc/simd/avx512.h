@@ -95,13 +95,8 @@ static inline __m512 ag_f32_narrow(__m512d lo, __m512d hi)
     return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
 }
 
-/* scalef and lookup16 (semantics in scalar.h): one instruction each; vpermt2pd reads the
- * low 4 bits of each index lane (bit 3 picks the table's second half). */
+/* x * 2^n for integral n in [-1022, 1023] and x in [0.5, 2]: exact (a normal result). */
 static inline __m512d ag_f64_scalef(__m512d x, __m512d n) { return _mm512_scalef_pd(x, n); }
-static inline __m512d ag_f64_lookup16(const double *t, __m512d k)
-{
-    return _mm512_permutex2var_pd(_mm512_loadu_pd(t), _mm512_castpd_si512(k), _mm512_loadu_pd(t + 8));
-}
 
 /* float memory as f64 lanes (softmax family: float32 computed in double); tails as above. */
 static inline __m512d ag_f64_load_f32(const float *p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }

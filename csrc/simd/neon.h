@@ -133,13 +133,8 @@ static inline float32x4_t ag_f32_narrow(float64x2_t lo, float64x2_t hi)
     return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi);
 }
 
-/* scalef and lookup16 (semantics in scalar.h). */
-static inline float64x2_t ag_f64_scalef(float64x2_t x, float64x2_t n) { return ag_f64_ldexp(x, vrndmq_f64(n)); }
-static inline float64x2_t ag_f64_lookup16(const double *t, float64x2_t k)
-{
-    uint64x2_t j = vandq_u64(vreinterpretq_u64_f64(k), vdupq_n_u64(15));
-    return vcombine_f64(vld1_f64(t + vgetq_lane_u64(j, 0)), vld1_f64(t + vgetq_lane_u64(j, 1)));
-}
+/* x * 2^n rounded once, n integral in [-2044, 2046] (avx512.h has it in one instruction). */
+#define ag_f64_scalef ag_f64_ldexp
 
 /* float memory as f64 lanes (softmax family: float32 computed in double); tails as above. */
 static inline float64x2_t ag_f64_load_f32(const float *p) { return vcvt_f64_f32(vld1_f32(p)); }

@@ -17,11 +17,6 @@
  *   - v_ldexp(x, n): x * 2^n rounded once, for integral n in [-2*126, 2*127] (f32) /
  *     [-2*1022, 2*1023] (f64) and x with x * 2^floor(n/2) normal, 0, inf or NaN (here two
  *     steps, the first exact; avx512.h: one scalef);
- *   - ag_f64_scalef(x, n): x * 2^floor(n) for floor(n) in [-1022, 1023] and a normal (or
- *     0, inf, NaN) result: exact (one instruction on AVX-512);
- *   - ag_f64_lookup16(t, k): t[j] in each lane, j the low 4 bits of the lane's binary64
- *     encoding (a table lookup: k = m + 1.5 2^52 for an integral |m| < 2^51 ends in
- *     m mod 16);
  *   - v_getexp(x), v_getmant(x): for normal finite x > 0, the unbiased
  *     exponent e (as a float) and the mantissa m in [1, 2) with x = m * 2^e.
  *
@@ -111,9 +106,9 @@ static inline double ag_f32_widen_lo(float a) { return (double)a; }
 static inline double ag_f32_widen_hi(float a) { return (double)a; }
 static inline float ag_f32_narrow(double lo, double hi) { (void)hi; return (float)lo; }
 
-/* scalef and lookup16: semantics above. */
-static inline double ag_f64_scalef(double x, double n) { return x * ag_f64_pow2i(floor(n)); }
-static inline double ag_f64_lookup16(const double *t, double k) { return t[ag_f64_bits_(k) & 15]; }
+/* x * 2^n for integral n in [-1022, 1023] and x in [0.5, 2]: exact (a normal result;
+ * avx512.h has it in one instruction). */
+static inline ag_f64v ag_f64_scalef(ag_f64v x, ag_f64v n) { return ag_f64_mul(x, ag_f64_pow2i(n)); }
 
 /* float memory as f64 lanes (softmax family: float32 computed in double). */
 static inline double ag_f64_load_f32(const float *p) { return *p; }
