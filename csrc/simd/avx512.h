@@ -61,17 +61,9 @@ static inline V ag_##sfx##_getmant(V x) { return _mm512_getmant_##S(x, _MM_MANT_
 static inline T ag_##sfx##_hsum(V a) { return _mm512_reduce_add_##S(a); }                        \
 static inline T ag_##sfx##_hmax(V a) { return _mm512_reduce_max_##S(a); }
 
-static inline __m512 ag_f32_pow2i(__m512 n)
-{
-    __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
-}
-static inline __m512d ag_f64_pow2i(__m512d n)
-{
-    __m512i e = _mm512_cvtepi32_epi64(_mm512_cvtpd_epi32(n));
-    e = _mm512_add_epi64(e, _mm512_set1_epi64(1023));
-    return _mm512_castsi512_pd(_mm512_slli_epi64(e, 52));
-}
+/* 2^n as scalef(1, n): one instruction (exact for the contract's integral n). */
+static inline __m512 ag_f32_pow2i(__m512 n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
+static inline __m512d ag_f64_pow2i(__m512d n) { return _mm512_scalef_pd(_mm512_set1_pd(1.0), n); }
 
 AG_AVX512_SHIM(f32, float, __m512, __mmask16, ps, si512)
 AG_AVX512_SHIM(f64, double, __m512d, __mmask8, pd, si512)
