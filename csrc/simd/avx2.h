@@ -60,16 +60,18 @@ static inline __m256i ag_avx2_tailmask64_(ptrdiff_t n)
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
 }
 
+/* 2^n for integral n: n + bias + 1.5 2^m (m = 23, 52) is exact and holds n + bias in its
+ * low bits, which the shift moves into the exponent field: two operations instead of a
+ * conversion to integers and back. */
 static inline __m256 ag_f32_pow2i(__m256 n)
 {
-    __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+    __m256 y = _mm256_add_ps(n, _mm256_set1_ps(0x1.8p23f + 127.0f));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(y), 23));
 }
 static inline __m256d ag_f64_pow2i(__m256d n)
 {
-    __m256i e = _mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(n));
-    e = _mm256_add_epi64(e, _mm256_set1_epi64x(1023));
-    return _mm256_castsi256_pd(_mm256_slli_epi64(e, 52));
+    __m256d y = _mm256_add_pd(n, _mm256_set1_pd(0x1.8p52 + 1023.0));
+    return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(y), 52));
 }
 
 AG_AVX2_SHIM(f32, float, __m256, ps)
