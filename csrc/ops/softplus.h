@@ -17,8 +17,10 @@
 
 #if AG_IS_F32
 /* float32, evaluated in double (ops/d32.h): z = beta x (exact in double),
- * t = e^-|z| (exp_d32.h), softplus = (max(z, 0) + log1p(t))/beta (two terms
- * of the same sign; log1p_d32.h), softplus' = sigmoid(z) (ops/sigmoid.h), from
+ * t = e^-|z| (exp_d32.h), softplus = (max(z, 0) + log1p(t)) (1/beta) (two terms
+ * of the same sign; log1p_d32.h; 1/beta, rounded (2^-53), is computed once per call
+ * where a division per element would cost a divider pass), softplus' = sigmoid(z)
+ * (ops/sigmoid.h), from
  * the output -expm1(-beta y); each within 2^-35 relative before the one
  * rounding.  The switch to the linear branch is PyTorch's: beta x rounded to
  * float compared with the threshold, so it is made on the float side. */
@@ -27,7 +29,7 @@ static inline dvec ag_softplus_sp_d32_(dvec x, dvec beta, dvec thr)
     (void)thr;
     dvec z = d_mul(beta, x);
     dvec t = ag_d32_exp_sat(d_neg(d_abs(z)));
-    return d_div(d_add(d_max(DC(0), z), ag_d32_log1p01(t)), beta);   /* NaN stays NaN */
+    return d_mul(d_add(d_max(DC(0), z), ag_d32_log1p01(t)), d_div(DC(1), beta));   /* NaN stays NaN */
 }
 static inline dvec ag_softplus_sig_d32_(dvec x, dvec beta, dvec thr)
 {
