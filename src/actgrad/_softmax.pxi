@@ -43,6 +43,42 @@ def softmax_run(int op, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner,
         raise MemoryError("actgrad: out of memory in the softmax driver")
 
 
+def softmax_last(int op, cnp.ndarray a, object b, object out, bint keepdims=False):
+    """ag_softmax along the last axis of a non-empty C-contiguous float32/float64 array a
+    (of at least one axis) and b (None, or a's dtype and shape), into out: None (a new array
+    is allocated), or C-contiguous of a's dtype and of the result's shape (a's; for
+    logsumexp a's without the last axis, or with 1 there when keepdims).  Returns out."""
+    cdef int nd = cnp.PyArray_NDIM(a), rc
+    cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(a), n = cnp.PyArray_DIM(a, nd - 1)
+    cdef Py_ssize_t outer = cnp.PyArray_SIZE(a) // n
+    cdef cnp.npy_intp dims[64]   # NPY_MAXDIMS
+    cdef ag_sm_array A, B, O
+    cdef const ag_sm_array *pb = NULL
+    if out is None:
+        if op == AG_LOGSUMEXP:
+            memcpy(dims, cnp.PyArray_DIMS(a), nd * sizeof(cnp.npy_intp))
+            dims[nd - 1] = 1
+            out = cnp.PyArray_EMPTY(nd if keepdims else nd - 1, dims, cnp.PyArray_TYPE(a), 0)
+        else:
+            out = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a), 0)
+    A.data = <char *>cnp.PyArray_DATA(a)
+    A.so, A.sk, A.si = n * size, size, size
+    A.dtype = AG_FLOAT32 if size == 4 else AG_FLOAT64
+    if b is not None:
+        B = A
+        B.data = <char *>cnp.PyArray_DATA(<cnp.ndarray>b)
+        pb = &B
+    O = A
+    O.data = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
+    if op == AG_LOGSUMEXP:
+        O.so, O.si = size, 0
+    with nogil:
+        rc = ag_softmax(op, outer, n, 1, &A, pb, &O)
+    if rc:
+        raise MemoryError("actgrad: out of memory in the softmax driver")
+    return out
+
+
 # The row kernels of the current ISA (ag_kernel_table.softmax, csrc/include/ag_kernels.h)
 # for reductions split over pieces that live apart (actgrad.dask's chunks): the
 # statistics of each piece, their combination in order, and the outputs from the

@@ -84,44 +84,58 @@ def _run(name, a, b, ax, out, keepdims=False):
     return out
 
 
-def _plain(a, ax):
-    """a is a non-empty C-contiguous float32/float64 array and ax its last axis."""
-    return ax == a.ndim - 1 and a.flags.c_contiguous and a.size and a.dtype in (_F32, _F64)
+_ND = np.ndarray
 
 
-def _plain_out(out, inputs):
-    """out is a writeable C-contiguous array like inputs[0], one of them or apart from them."""
-    x = inputs[0]
-    return type(out) is np.ndarray and out.shape == x.shape and out.dtype == x.dtype \
-        and out.flags.c_contiguous and out.flags.writeable \
-        and all(out is a or not np.may_share_memory(out, a) for a in inputs)
+def _rows(a, axis):
+    """The dtype of a when its softmax rows are those C reads in place: a is a non-empty
+    C-contiguous float32/float64 ndarray (native byte order), axis its last axis given as
+    an int; else None (then the general rules of _args and _run apply)."""
+    if type(a) is _ND and ((dt := a.dtype) is _F32 or dt is _F64) and type(axis) is int \
+            and (nd := a.ndim) and (axis == -1 or axis == nd - 1) and a.flags.c_contiguous and a.size:
+        return dt
+    return None
 
 
-def _run_plain(name, a, b, out):
-    """The common call (C-contiguous, last axis, one float dtype) without the layout
-    search of _run: it matters for small arrays."""
-    res, n, size = np.empty_like(a) if out is None else out, a.shape[-1], a.itemsize
-    st = (n * size, size, size)
-    _core.softmax_run(_OPS[name], a.size // n, n, 1, a, st, b, st, res, st)
-    return res
+def _writable(out, dt, shape, inputs):
+    """out can take the result of a _rows call directly: a writeable C-contiguous ndarray of
+    dtype dt and the result's shape, that is one of the inputs (same layout: an in-place
+    call) or apart from them (two arrays that own their data are apart)."""
+    if type(out) is not _ND or out.dtype is not dt or out.shape != shape:
+        return False
+    f = out.flags
+    if not (f.c_contiguous and f.writeable):
+        return False
+    for a in inputs:
+        if out is not a and not (f.owndata and a.flags.owndata) and np.may_share_memory(out, a):
+            return False
+    return True
 
 
 def _forward(name, x, axis, out, keepdims=False):
+    if (dt := _rows(x, axis)) is not None:   # the usual call: straight to C
+        if name != "logsumexp":
+            if out is None or _writable(out, dt, x.shape, (x,)):
+                return _core.softmax_last(_OPS[name], x, None, out)
+        elif out is None:
+            res = _core.softmax_last(_OPS[name], x, None, None, keepdims)
+            return res if res.ndim else res[()]
+        elif _writable(out, dt, x.shape[:-1] + (1,) if keepdims else x.shape[:-1], (x,)):
+            return _core.softmax_last(_OPS[name], x, None, out, keepdims)
     x = args.real_array(name, "x", x)
     ax = args.axis(name, axis, x.ndim)
-    if name != "logsumexp" and _plain(x, ax) and (out is None or _plain_out(out, (x,))):
-        return _run_plain(name, x, None, out)
     return _run(name, x, None, ax, out, keepdims)
 
 
 def _backward(name, dy, y, axis, out, dy_name):
+    if (dt := _rows(dy, axis)) is not None and type(y) is _ND and y.dtype is dt and y.shape == dy.shape \
+            and y.flags.c_contiguous and (out is None or _writable(out, dt, dy.shape, (dy, y))):
+        return _core.softmax_last(_OPS["softmax_backward" if name == "softmax_jvp" else name], dy, y, out)
     dy, y = args.real_array(name, dy_name, dy), args.real_array(name, "y", y)
     args.same_shape(name, dy_name, dy, "y", y)
     ax = args.axis(name, axis, y.ndim)
     ta, ty = args.pair_dtypes(dy.dtype, y.dtype)
     dy, y = dy.astype(ta, copy=False), y.astype(ty, copy=False)
-    if dy.dtype == y.dtype and _plain(dy, ax) and y.flags.c_contiguous and (out is None or _plain_out(out, (dy, y))):
-        return _run_plain("softmax_backward" if name == "softmax_jvp" else name, dy, y, out)
     return _run(name, dy, y, ax, out)
 
 
