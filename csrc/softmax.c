@@ -37,6 +37,7 @@
 #include <string.h>
 #include "include/actgrad.h"
 #include "convert.h"
+#include "tiles.h"
 
 #define SM_ROW_BYTES (128 * 1024)   /* longest row (per array) done in one piece */
 #define SM_PIECE_BYTES (32 * 1024)  /* piece of a longer row: fits in L1/L2 */
@@ -213,11 +214,20 @@ static void short_rows_range(void *ctx, ptrdiff_t r0, ptrdiff_t r1)
         return;
     }
     char *pa = buf, *pb = buf + block, *po = pb + block;
+    /* operands whose rows are contiguous in the compute type are packed and unpacked by
+     * register transposes (tiles.h); the others element by element, converted */
+    const int native = j->f32 ? AG_FLOAT32 : AG_FLOAT64;
+    const int ta = j->a.dtype == native && j->a.sk == size && j->a.so % size == 0;
+    const int tb = j->has_b && j->b.dtype == native && j->b.sk == size && j->b.so % size == 0;
+    const int to = j->o.dtype == native && j->o.sk == size && j->o.so % size == 0;
     for (ptrdiff_t q0 = r0; q0 < r1; q0 += SM_SHORT_ROWS) {
         ptrdiff_t rows = r1 - q0 < SM_SHORT_ROWS ? r1 - q0 : SM_SHORT_ROWS;
-        for (ptrdiff_t k = 0; k < n; k++) {
-            load_row(j, j->a.dtype, j->a.data + q0 * j->a.so + k * j->a.sk, j->a.so, rows, pa + k * rows * size);
-            if (j->has_b)
+        if (ta) transpose(j->f32, rows, n, pa, rows, j->a.data + q0 * j->a.so, j->a.so / size);
+        if (tb) transpose(j->f32, rows, n, pb, rows, j->b.data + q0 * j->b.so, j->b.so / size);
+        for (ptrdiff_t k = 0; k < n && !(ta && (tb || !j->has_b)); k++) {
+            if (!ta)
+                load_row(j, j->a.dtype, j->a.data + q0 * j->a.so + k * j->a.sk, j->a.so, rows, pa + k * rows * size);
+            if (j->has_b && !tb)
                 load_row(j, j->b.dtype, j->b.data + q0 * j->b.so + k * j->b.sk, j->b.so, rows, pb + k * rows * size);
         }
         if (j->op == AG_LOGSUMEXP) {
@@ -227,6 +237,10 @@ static void short_rows_range(void *ctx, ptrdiff_t r0, ptrdiff_t r1)
         }
         if (j->has_b) j->k->col_backward(j->op, n, rows, pa, rows, pb, rows, po, rows);
         else j->k->col_forward(j->op, n, rows, pa, rows, po, rows);
+        if (to) {
+            transpose(j->f32, n, rows, j->o.data + q0 * j->o.so, j->o.so / size, po, rows);
+            continue;
+        }
         for (ptrdiff_t k = 0; k < n; k++)
             store_row(j, po + k * rows * size, rows, j->o.data + q0 * j->o.so + k * j->o.sk, j->o.so);
     }
