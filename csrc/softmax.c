@@ -38,6 +38,7 @@
 #include "include/actgrad.h"
 #include "convert.h"
 #include "tiles.h"
+#include "fpflags.h"
 
 #define SM_ROW_BYTES (128 * 1024)   /* longest row (per array) done in one piece */
 #define SM_PIECE_BYTES (32 * 1024)  /* piece of a longer row: fits in L1/L2 */
@@ -278,13 +279,13 @@ int ag_softmax(int op, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner,
     if (outer == 0 || inner == 0) return 0;
 
     fexcept_t flags;   /* masked lanes and inf - inf in special rows raise flags nobody asked for */
-    fegetexceptflag(&flags, FE_ALL_EXCEPT);
+    ag_flags_save(&flags);
     if (n == 0) {      /* softmax of nothing is nothing; logsumexp of nothing is -inf */
         if (op == AG_LOGSUMEXP)
             for (ptrdiff_t o = 0; o < outer; o++)
                 for (ptrdiff_t i = 0; i < inner; i++)
                     store_one(&j, -INFINITY, out->data + o * out->so + i * out->si);
-        fesetexceptflag(&flags, FE_ALL_EXCEPT);
+        ag_flags_restore(&flags);
         return 0;
     }
     j.size = j.f32 ? (ptrdiff_t)sizeof(float) : (ptrdiff_t)sizeof(double);
@@ -308,6 +309,6 @@ int ag_softmax(int op, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner,
         ptrdiff_t grain = SM_GRAIN / n > 1 ? SM_GRAIN / n : 1;
         ag_parallel_for(outer * inner, grain, 1, rows_range, &j);
     }
-    fesetexceptflag(&flags, FE_ALL_EXCEPT);
+    ag_flags_restore(&flags);
     return atomic_load(&j.failed) ? -1 : 0;
 }
