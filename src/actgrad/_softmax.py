@@ -99,17 +99,11 @@ def _rows(a, axis):
 
 def _writable(out, dt, shape, inputs):
     """out can take the result of a _rows call directly: a writeable C-contiguous ndarray of
-    dtype dt and the result's shape, that is one of the inputs (same layout: an in-place
-    call) or apart from them (two arrays that own their data are apart)."""
+    dtype dt and the result's shape that C may write while reading inputs (args.may_write)."""
     if type(out) is not _ND or out.dtype is not dt or out.shape != shape:
         return False
     f = out.flags
-    if not (f.c_contiguous and f.writeable):
-        return False
-    for a in inputs:
-        if out is not a and not (f.owndata and a.flags.owndata) and np.may_share_memory(out, a):
-            return False
-    return True
+    return f.c_contiguous and f.writeable and args.may_write(out, inputs)
 
 
 def _forward(name, x, axis, out, keepdims=False):
@@ -120,7 +114,7 @@ def _forward(name, x, axis, out, keepdims=False):
         elif out is None:
             res = _core.softmax_last(_OPS[name], x, None, None, keepdims)
             return res if res.ndim else res[()]
-        elif _writable(out, dt, x.shape[:-1] + (1,) if keepdims else x.shape[:-1], (x,)):
+        elif out is not x and _writable(out, dt, x.shape[:-1] + (1,) if keepdims else x.shape[:-1], (x,)):
             return _core.softmax_last(_OPS[name], x, None, out, keepdims)
     x = args.real_array(name, "x", x)
     ax = args.axis(name, axis, x.ndim)
