@@ -245,19 +245,6 @@ def elements(strides, itemsize):
     return tuple(s // itemsize for s in strides)
 
 
-def may_write(out, inputs):
-    """Whether C may write a result straight into the ndarray out while it reads the
-    ndarrays `inputs` (None for an absent one): out is one of them (an in-place call: the
-    caller makes sure the layouts are the same, and the kernels read an element before
-    writing it) or shares no memory with it.  Two arrays that own their data share none,
-    which is cheaper to see than np.may_share_memory (the usual call's arrays do)."""
-    own = out.flags.owndata
-    for a in inputs:
-        if a is not None and out is not a and not (own and a.flags.owndata) and np.may_share_memory(out, a):
-            return False
-    return True
-
-
 def sizes(shape, ax):
     """(outer, n, inner) of shape around axis ax."""
     return math.prod(shape[:ax]), shape[ax], math.prod(shape[ax + 1:])

@@ -84,47 +84,20 @@ def _run(name, a, b, ax, out, keepdims=False):
     return out
 
 
-_ND = np.ndarray
-
-
-def _rows(a, axis):
-    """The dtype of a when its softmax rows are those C reads in place: a is a non-empty
-    C-contiguous float32/float64 ndarray (native byte order), axis its last axis given as
-    an int; else None (then the general rules of _args and _run apply)."""
-    if type(a) is _ND and ((dt := a.dtype) is _F32 or dt is _F64) and type(axis) is int \
-            and (nd := a.ndim) and (axis == -1 or axis == nd - 1) and a.flags.c_contiguous and a.size:
-        return dt
-    return None
-
-
-def _writable(out, dt, shape, inputs):
-    """out can take the result of a _rows call directly: a writeable C-contiguous ndarray of
-    dtype dt and the result's shape that C may write while reading inputs (args.may_write)."""
-    if type(out) is not _ND or out.dtype is not dt or out.shape != shape:
-        return False
-    f = out.flags
-    return f.c_contiguous and f.writeable and args.may_write(out, inputs)
-
-
 def _forward(name, x, axis, out, keepdims=False):
-    if (dt := _rows(x, axis)) is not None:   # the usual call: straight to C
-        if name != "logsumexp":
-            if out is None or _writable(out, dt, x.shape, (x,)):
-                return _core.softmax_last(_OPS[name], x, None, out)
-        elif out is None:
-            res = _core.softmax_last(_OPS[name], x, None, None, keepdims)
-            return res if res.ndim else res[()]
-        elif out is not x and _writable(out, dt, x.shape[:-1] + (1,) if keepdims else x.shape[:-1], (x,)):
-            return _core.softmax_last(_OPS[name], x, None, out, keepdims)
+    # the usual call (C-contiguous float32/float64, last axis, out None or one C writes
+    # directly: see _core.softmax_last) goes straight to C; the binding declines the others
+    if type(axis) is int and (res := _core.softmax_last(_OPS[name], x, None, out, axis, keepdims)) is not None:
+        return res if out is not None or res.ndim else res[()]
     x = args.real_array(name, "x", x)
     ax = args.axis(name, axis, x.ndim)
     return _run(name, x, None, ax, out, keepdims)
 
 
 def _backward(name, dy, y, axis, out, dy_name):
-    if (dt := _rows(dy, axis)) is not None and type(y) is _ND and y.dtype is dt and y.shape == dy.shape \
-            and y.flags.c_contiguous and (out is None or _writable(out, dt, dy.shape, (dy, y))):
-        return _core.softmax_last(_OPS["softmax_backward" if name == "softmax_jvp" else name], dy, y, out)
+    op = _OPS["softmax_backward" if name == "softmax_jvp" else name]
+    if type(axis) is int and (res := _core.softmax_last(op, dy, y, out, axis)) is not None:
+        return res
     dy, y = args.real_array(name, dy_name, dy), args.real_array(name, "y", y)
     args.same_shape(name, dy_name, dy, "y", y)
     ax = args.axis(name, axis, y.ndim)
