@@ -45,6 +45,7 @@
 #define SM_COL_BYTES 4096           /* width of a column block (the kernels' AG_SM_COLS) */
 #define SM_SHORT_N 32               /* rows shorter than this go through the column kernels */
 #define SM_SHORT_ROWS 256           /* rows per block of the short-row path */
+#define SM_SHORT_STACK (24 * 1024)  /* its three buffers up to this size are on the stack */
 #define SM_GRAIN (1 << 16)          /* elements per thread range: ~20-50 us of work */
 
 typedef struct {
@@ -209,7 +210,8 @@ static void short_rows_range(void *ctx, ptrdiff_t r0, ptrdiff_t r1)
     job *j = (job *)ctx;
     const ptrdiff_t n = j->n, size = j->size;
     const ptrdiff_t block = (r1 - r0 < SM_SHORT_ROWS ? r1 - r0 : SM_SHORT_ROWS) * n * size;
-    char *buf = malloc((size_t)(3 * block));
+    _Alignas(64) char stack[SM_SHORT_STACK];   /* a small call's buffers: no malloc */
+    char *buf = 3 * block <= SM_SHORT_STACK ? stack : malloc((size_t)(3 * block));
     if (!buf) {
         atomic_store(&j->failed, 1);
         return;
@@ -245,7 +247,7 @@ static void short_rows_range(void *ctx, ptrdiff_t r0, ptrdiff_t r1)
         for (ptrdiff_t k = 0; k < n; k++)
             store_row(j, po + k * rows * size, rows, j->o.data + q0 * j->o.so + k * j->o.sk, j->o.so);
     }
-    free(buf);
+    if (buf != stack) free(buf);
 }
 
 static int computes_in_f32(int dtype) { return dtype == AG_FLOAT16 || dtype == AG_FLOAT32; }

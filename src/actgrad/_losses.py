@@ -10,6 +10,7 @@ from . import _args as args, _core
 
 _F32, _F64, _I64 = args.F32, args.F64, args.I64
 _MEAN_SUM = {"mean": args.REDUCTIONS["mean"], "sum": args.REDUCTIONS["sum"]}   # the usual calls' reductions
+_ce_usual, _pointwise_usual = _core.cross_entropy_usual, _core.pointwise_usual
 _NONE = args.NONE
 
 
@@ -87,8 +88,8 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
     if (weight is None and type(reduction) is str and (red := _MEAN_SUM.get(reduction)) and type(axis) is int
             and (axis == -1 or axis == 1) and type(label_smoothing) is float and 0.0 <= label_smoothing <= 1.0
             and type(ignore_index) is int and -2 ** 63 <= ignore_index < 2 ** 63 and type(grad) is float
-            and (r := _core.cross_entropy_usual(logits, target, ignore_index, label_smoothing, red, grad, out,
-                                                want_grad, want_loss)) is not None):
+            and (r := _ce_usual(logits, target, ignore_index, label_smoothing, red, grad, out, want_grad,
+                                want_loss)) is not None):
         rc, total, bad, dx = r
         if rc:
             _fail(fname, rc, bad, logits.shape[1], ignore_index)
@@ -227,7 +228,7 @@ def _pointwise(fname, mse, x, target, weight, pos_weight, reduction, grad, out, 
     # straight to C; the binding declines other layouts
     if (weight is None and pos_weight is None and type(reduction) is str and (red := _MEAN_SUM.get(reduction))
             and type(grad) is float
-            and (r := _core.pointwise_usual(mse, x, target, red, grad, out, want_grad, want_loss)) is not None):
+            and (r := _pointwise_usual(mse, x, target, red, grad, out, want_grad, want_loss)) is not None):
         rc, total, dx = r
         if rc:
             raise MemoryError(f"{fname}: out of memory")
