@@ -45,7 +45,7 @@ def isa_sources():
 CORE = ["csrc/dispatch.c", "csrc/elementwise.c", "csrc/parallel.c", "csrc/softmax.c", "csrc/losses.c",
         "csrc/losses_pointwise.c", *isa_sources()]
 DEPENDS = [str(p.relative_to(ROOT)) for d in ("include", "simd", "vmath", "ops", "loops", "isa", "gen")
-           for p in (ROOT / "csrc" / d).glob("*.[hc]*")] + ["csrc/convert.h", "csrc/tiles.h"]
+           for p in (ROOT / "csrc" / d).glob("*.[hc]*")] + ["csrc/convert.h", "csrc/tiles.h", "csrc/fpflags.h"]
 
 # ACTGRAD_SANITIZE=1 builds the extension (C core and bindings) with AddressSanitizer and
 # UndefinedBehaviorSanitizer, any report fatal, at -O1 so reports stay readable.  Python

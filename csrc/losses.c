@@ -34,6 +34,7 @@
 #include <string.h>
 #include "include/actgrad.h"
 #include "tiles.h"
+#include "fpflags.h"
 
 #define CE_ROWS_MIN 16            /* classes: fewer go through packed ce_cols tiles */
 #define CE_TILE_ELEMS 4096        /* logits in a packed tile (stack buffers) */
@@ -239,9 +240,9 @@ static int cross_entropy(const ag_ce_args *a, double *total, int64_t *bad_target
 int ag_cross_entropy(const ag_ce_args *a, double *total, int64_t *bad_target)
 {
     fexcept_t flags;
-    fegetexceptflag(&flags, FE_ALL_EXCEPT);
+    ag_flags_save(&flags);
     int rc = cross_entropy(a, total, bad_target);
-    fesetexceptflag(&flags, FE_ALL_EXCEPT);
+    ag_flags_restore(&flags);
     return rc;
 }
 

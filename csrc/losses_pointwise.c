@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include "include/actgrad.h"
 #include "tiles.h"
+#include "fpflags.h"
 
 #define PT_CHUNK 4096             /* elements per partial sum of BCE/MSE */
 #define PT_RUN 256                /* elements per kernel call (and the stack buffer of losses) */
@@ -114,17 +115,17 @@ static int pointwise(const ag_pointwise_args *a, double *total, ag_pointwise_fn 
 int ag_bce_with_logits(const ag_pointwise_args *a, double *total)
 {
     fexcept_t flags;
-    fegetexceptflag(&flags, FE_ALL_EXCEPT);
+    ag_flags_save(&flags);
     int rc = pointwise(a, total, ag_kernels()->bce_logits[!a->f32], 1.0, 1 << 14);
-    fesetexceptflag(&flags, FE_ALL_EXCEPT);
+    ag_flags_restore(&flags);
     return rc;
 }
 
 int ag_mse(const ag_pointwise_args *a, double *total)
 {
     fexcept_t flags;
-    fegetexceptflag(&flags, FE_ALL_EXCEPT);
+    ag_flags_save(&flags);
     int rc = pointwise(a, total, ag_kernels()->mse[!a->f32], 2.0, 1 << 16);
-    fesetexceptflag(&flags, FE_ALL_EXCEPT);
+    ag_flags_restore(&flags);
     return rc;
 }

@@ -37,12 +37,15 @@
 #include <string.h>
 #include "include/actgrad.h"
 #include "convert.h"
+#include "tiles.h"
+#include "fpflags.h"
 
 #define SM_ROW_BYTES (128 * 1024)   /* longest row (per array) done in one piece */
 #define SM_PIECE_BYTES (32 * 1024)  /* piece of a longer row: fits in L1/L2 */
 #define SM_COL_BYTES 4096           /* width of a column block (the kernels' AG_SM_COLS) */
 #define SM_SHORT_N 32               /* rows shorter than this go through the column kernels */
 #define SM_SHORT_ROWS 256           /* rows per block of the short-row path */
+#define SM_SHORT_STACK (24 * 1024)  /* its three buffers up to this size are on the stack */
 #define SM_GRAIN (1 << 16)          /* elements per thread range: ~20-50 us of work */
 
 typedef struct {
@@ -207,17 +210,27 @@ static void short_rows_range(void *ctx, ptrdiff_t r0, ptrdiff_t r1)
     job *j = (job *)ctx;
     const ptrdiff_t n = j->n, size = j->size;
     const ptrdiff_t block = (r1 - r0 < SM_SHORT_ROWS ? r1 - r0 : SM_SHORT_ROWS) * n * size;
-    char *buf = malloc((size_t)(3 * block));
+    _Alignas(64) char stack[SM_SHORT_STACK];   /* a small call's buffers: no malloc */
+    char *buf = 3 * block <= SM_SHORT_STACK ? stack : malloc((size_t)(3 * block));
     if (!buf) {
         atomic_store(&j->failed, 1);
         return;
     }
     char *pa = buf, *pb = buf + block, *po = pb + block;
+    /* operands whose rows are contiguous in the compute type are packed and unpacked by
+     * register transposes (tiles.h); the others element by element, converted */
+    const int native = j->f32 ? AG_FLOAT32 : AG_FLOAT64;
+    const int ta = j->a.dtype == native && j->a.sk == size && j->a.so % size == 0;
+    const int tb = j->has_b && j->b.dtype == native && j->b.sk == size && j->b.so % size == 0;
+    const int to = j->o.dtype == native && j->o.sk == size && j->o.so % size == 0;
     for (ptrdiff_t q0 = r0; q0 < r1; q0 += SM_SHORT_ROWS) {
         ptrdiff_t rows = r1 - q0 < SM_SHORT_ROWS ? r1 - q0 : SM_SHORT_ROWS;
-        for (ptrdiff_t k = 0; k < n; k++) {
-            load_row(j, j->a.dtype, j->a.data + q0 * j->a.so + k * j->a.sk, j->a.so, rows, pa + k * rows * size);
-            if (j->has_b)
+        if (ta) transpose(j->f32, rows, n, pa, rows, j->a.data + q0 * j->a.so, j->a.so / size);
+        if (tb) transpose(j->f32, rows, n, pb, rows, j->b.data + q0 * j->b.so, j->b.so / size);
+        for (ptrdiff_t k = 0; k < n && !(ta && (tb || !j->has_b)); k++) {
+            if (!ta)
+                load_row(j, j->a.dtype, j->a.data + q0 * j->a.so + k * j->a.sk, j->a.so, rows, pa + k * rows * size);
+            if (j->has_b && !tb)
                 load_row(j, j->b.dtype, j->b.data + q0 * j->b.so + k * j->b.sk, j->b.so, rows, pb + k * rows * size);
         }
         if (j->op == AG_LOGSUMEXP) {
@@ -227,10 +240,14 @@ static void short_rows_range(void *ctx, ptrdiff_t r0, ptrdiff_t r1)
         }
         if (j->has_b) j->k->col_backward(j->op, n, rows, pa, rows, pb, rows, po, rows);
         else j->k->col_forward(j->op, n, rows, pa, rows, po, rows);
+        if (to) {
+            transpose(j->f32, n, rows, j->o.data + q0 * j->o.so, j->o.so / size, po, rows);
+            continue;
+        }
         for (ptrdiff_t k = 0; k < n; k++)
             store_row(j, po + k * rows * size, rows, j->o.data + q0 * j->o.so + k * j->o.sk, j->o.so);
     }
-    free(buf);
+    if (buf != stack) free(buf);
 }
 
 static int computes_in_f32(int dtype) { return dtype == AG_FLOAT16 || dtype == AG_FLOAT32; }
@@ -264,13 +281,13 @@ int ag_softmax(int op, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner,
     if (outer == 0 || inner == 0) return 0;
 
     fexcept_t flags;   /* masked lanes and inf - inf in special rows raise flags nobody asked for */
-    fegetexceptflag(&flags, FE_ALL_EXCEPT);
+    ag_flags_save(&flags);
     if (n == 0) {      /* softmax of nothing is nothing; logsumexp of nothing is -inf */
         if (op == AG_LOGSUMEXP)
             for (ptrdiff_t o = 0; o < outer; o++)
                 for (ptrdiff_t i = 0; i < inner; i++)
                     store_one(&j, -INFINITY, out->data + o * out->so + i * out->si);
-        fesetexceptflag(&flags, FE_ALL_EXCEPT);
+        ag_flags_restore(&flags);
         return 0;
     }
     j.size = j.f32 ? (ptrdiff_t)sizeof(float) : (ptrdiff_t)sizeof(double);
@@ -294,6 +311,6 @@ int ag_softmax(int op, ptrdiff_t outer, ptrdiff_t n, ptrdiff_t inner,
         ptrdiff_t grain = SM_GRAIN / n > 1 ? SM_GRAIN / n : 1;
         ag_parallel_for(outer * inner, grain, 1, rows_range, &j);
     }
-    fesetexceptflag(&flags, FE_ALL_EXCEPT);
+    ag_flags_restore(&flags);
     return atomic_load(&j.failed) ? -1 : 0;
 }

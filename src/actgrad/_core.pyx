@@ -155,5 +155,72 @@ def set_isa(str name):
         raise ValueError(f"this machine cannot run the {name!r} SIMD path")
 
 
+# ---- arrays C reads and writes where they are (the usual calls of _softmax.py and _losses.py) ----
+# The bindings of those calls take their arrays as the caller passes them and answer None,
+# having done nothing, when one is not laid out for C to use in place: then the Python layer
+# takes the general path (its argument rules, copies).  Recognising a layout here costs a few
+# nanoseconds where NumPy's attributes cost tens each: it is most of a small call's time.
+
+cdef object _F32_DESCR = cnp.PyArray_DescrFromType(cnp.NPY_FLOAT)
+cdef object _F64_DESCR = cnp.PyArray_DescrFromType(cnp.NPY_DOUBLE)
+cdef object _I64_DESCR = cnp.PyArray_DescrFromType(cnp.NPY_INT64)
+
+
+cdef inline bint _exact(object a, object descr):
+    """a is an ndarray, not a subclass, of dtype descr itself (np.dtype(np.float32), ...:
+    native byte order, no metadata)."""
+    return type(a) is cnp.ndarray and <object>cnp.PyArray_DESCR(<cnp.ndarray>a) is descr
+
+
+cdef inline bint _c_rows(object a, object descr):
+    """_exact and C-contiguous with at least one axis."""
+    return _exact(a, descr) and cnp.PyArray_NDIM(<cnp.ndarray>a) > 0 and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a)
+
+
+cdef inline bint _same_shape(cnp.ndarray a, cnp.ndarray b):
+    cdef int nd = cnp.PyArray_NDIM(a), d
+    if cnp.PyArray_NDIM(b) != nd:
+        return False
+    for d in range(nd):
+        if cnp.PyArray_DIM(a, d) != cnp.PyArray_DIM(b, d):
+            return False
+    return True
+
+
+cdef inline void _extent(cnp.ndarray a, char **lo, char **hi):
+    """The bytes [lo, hi) a's elements span (lo == hi when it has none)."""
+    cdef int d
+    cdef Py_ssize_t n, st
+    cdef char *p = <char *>cnp.PyArray_DATA(a)
+    lo[0] = hi[0] = p
+    if cnp.PyArray_SIZE(a) == 0:
+        return
+    hi[0] = p + cnp.PyArray_ITEMSIZE(a)
+    for d in range(cnp.PyArray_NDIM(a)):
+        n, st = cnp.PyArray_DIM(a, d), cnp.PyArray_STRIDE(a, d)
+        if st < 0:
+            lo[0] += (n - 1) * st
+        else:
+            hi[0] += (n - 1) * st
+
+
+cdef inline bint _apart(object a, object b):
+    """The bytes the ndarrays a and b span do not intersect (np.may_share_memory's bounds
+    test: no shared memory)."""
+    cdef char *lo1
+    cdef char *hi1
+    cdef char *lo2
+    cdef char *hi2
+    _extent(<cnp.ndarray>a, &lo1, &hi1)
+    _extent(<cnp.ndarray>b, &lo2, &hi2)
+    return hi1 <= lo2 or hi2 <= lo1 or lo1 == hi1 or lo2 == hi2
+
+
+cdef inline bint _writable_over(object out, object a):
+    """C may write a result into the ndarray out while reading the ndarray a (None: absent):
+    out is a (an in-place call: the caller makes sure of the layout) or apart from it."""
+    return a is None or out is a or _apart(out, a)
+
+
 include "_softmax.pxi"  # the softmax family
 include "_losses.pxi"  # the losses

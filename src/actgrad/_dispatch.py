@@ -1,13 +1,14 @@
 """Sends calls of the softmax family and the losses on dask arrays to actgrad.dask.
 (Elementwise functions need no help: as ufuncs they dispatch through __array_ufunc__.)"""
 import functools
+import inspect
 
 import numpy as np
 
 # The array arguments of these functions: the first two positions, or these keywords.
 _ARRAY_KEYWORDS = ("x", "dy", "y", "v", "logits", "target", "pred")
 # Types checked first, so the usual call pays a set lookup, not a module-name test.
-_NOT_DASK = frozenset((np.ndarray, list, tuple, int, float, bool))
+_NOT_DASK = frozenset((np.ndarray, list, tuple, int, float, bool, str, type(None)))
 
 
 def is_dask(a):
@@ -16,23 +17,48 @@ def is_dask(a):
     return t not in _NOT_DASK and t.__module__.startswith("dask.array")
 
 
+def _lazy(name):
+    from . import dask
+    return getattr(dask, name)
+
+
 def dask_aware(func):
     """func, unless one of its array arguments is a dask array: then actgrad.dask's
-    function of the same name (imported only then, so dask stays optional)."""
+    function of the same name (imported only then, so dask stays optional).
+
+    The wrapper is written with func's own signature (as dataclasses writes its methods),
+    so that a call pays no packing of *args and **kwargs: a small call's cost is mostly
+    that of its Python layers."""
     name = func.__name__
-
-    @functools.wraps(func)
-    def call(*args, **kwargs):
-        lazy = (len(args) > 0 and is_dask(args[0])) or (len(args) > 1 and is_dask(args[1]))
-        if not lazy and kwargs:
-            lazy = any(is_dask(kwargs[k]) for k in _ARRAY_KEYWORDS if k in kwargs)
-        if lazy:
-            from . import dask
-            return getattr(dask, name)(*args, **kwargs)
-        return func(*args, **kwargs)
-
-    call.__module__ = "actgrad"
-    return call
+    params = list(inspect.signature(func).parameters.values())
+    P = inspect.Parameter
+    ns = {"_func": func, "_lazy": _lazy, "_is_dask": is_dask, "_NOT_DASK": _NOT_DASK}
+    decl, passed, checks, star = [], [], [], False
+    for i, p in enumerate(params):
+        if p.kind not in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY):
+            raise TypeError(f"dask_aware: {name} has a *{p.name} parameter")
+        if p.kind is P.KEYWORD_ONLY and not star:
+            decl.append("*")
+            star = True
+        if p.default is P.empty:
+            decl.append(p.name)
+        else:
+            ns[f"_default_{i}"] = p.default
+            decl.append(f"{p.name}=_default_{i}")
+        if p.kind is P.POSITIONAL_ONLY and (i + 1 == len(params) or params[i + 1].kind is not P.POSITIONAL_ONLY):
+            decl.append("/")
+        passed.append(p.name if p.kind is not P.KEYWORD_ONLY else f"{p.name}={p.name}")
+        if i < 2 or p.name in _ARRAY_KEYWORDS:
+            checks.append(f"(type({p.name}) not in _NOT_DASK and _is_dask({p.name}))")
+    call = ", ".join(passed)
+    src = (f"def {name}({', '.join(decl)}):\n"
+           f"    if {' or '.join(checks) or 'False'}:\n"
+           f"        return _lazy({name!r})({call})\n"
+           f"    return _func({call})\n")
+    exec(src, ns)
+    wrapper = functools.update_wrapper(ns[name], func)
+    wrapper.__module__ = "actgrad"
+    return wrapper
 
 
 # The functions that have a dask implementation in actgrad.dask.

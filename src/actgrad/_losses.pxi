@@ -69,34 +69,87 @@ def cross_entropy(cnp.ndarray x, Py_ssize_t outer, Py_ssize_t C, Py_ssize_t inne
     ts, gs: those of target and grads over (outer, inner); loss is C-contiguous.  With
     want_grad and dx None, the gradient is allocated like x (np.empty_like)."""
     cdef ag_ce_args a
-    cdef double total = 0.0
-    cdef int64_t bad = 0
-    cdef int rc
-    a.f32 = cnp.PyArray_ITEMSIZE(x) == 4
     a.outer = outer
     a.C = C
     a.inner = inner
-    a.x = cnp.PyArray_DATA(x)
     a.xs[0], a.xs[1], a.xs[2] = xs
     a.target = <const int64_t *>_data(target)
     a.ts[0], a.ts[1] = ts
-    a.ignore_index = ignore_index
     a.probs = _data(probs)
     a.weight = _data(weight)
-    a.label_smoothing = label_smoothing
-    a.reduction = reduction
-    a.grad = grad
     a.grads = _data(grads)
     a.gs[0], a.gs[1] = gs
     a.loss = _data(loss)
     a.ls[0] = inner
     a.ls[1] = 1
+    return _ce_run(&a, x, ignore_index, label_smoothing, reduction, grad, dx, want_grad, want_total)
+
+
+cdef object _ce_run(ag_ce_args *a, cnp.ndarray x, long long ignore_index, double label_smoothing,
+                    int reduction, double grad, object dx, bint want_grad, bint want_total):
+    """Fills in the rest of a and calls ag_cross_entropy (see cross_entropy)."""
+    cdef double total = 0.0
+    cdef int64_t bad = 0
+    cdef int rc
+    a.f32 = cnp.PyArray_ITEMSIZE(x) == 4
+    a.x = cnp.PyArray_DATA(x)
+    a.ignore_index = ignore_index
+    a.label_smoothing = label_smoothing
+    a.reduction = reduction
+    a.grad = grad
     if want_grad and dx is None:
         dx = PyArray_NewLikeArray(x, cnp.NPY_KEEPORDER, NULL, 0)
     a.dx = _data(dx)
     with nogil:
-        rc = ag_cross_entropy(&a, &total if want_total else NULL, &bad)
+        rc = ag_cross_entropy(a, &total if want_total else NULL, &bad)
     return rc, _scalar_of(x, total), bad, dx
+
+
+def cross_entropy_usual(object logits, object target, long long ignore_index, double label_smoothing,
+                        int reduction, double grad, object out, bint want_grad, bint want_total):
+    """cross_entropy of (N, C) logits and N int64 class indices without weights or
+    per-sample grads, the gradient into out (None: a new array like the logits); or None,
+    having done nothing, unless the arrays are laid out for C to use in place: the logits
+    a 2-D float32/float64 ndarray whose strides are whole elements (dense, in C or F order,
+    when the gradient is wanted), target a 1-D int64 ndarray of N with a stride of whole
+    elements, out None or a writeable array of the logits' dtype, shape and strides, the
+    logits themselves or apart from them, and apart from target."""
+    cdef object descr
+    if _exact(logits, _F32_DESCR):
+        descr = _F32_DESCR
+    elif _exact(logits, _F64_DESCR):
+        descr = _F64_DESCR
+    else:
+        return None
+    if not _exact(target, _I64_DESCR):
+        return None
+    cdef cnp.ndarray x = <cnp.ndarray>logits, t = <cnp.ndarray>target, o
+    if cnp.PyArray_NDIM(x) != 2 or cnp.PyArray_NDIM(t) != 1:
+        return None
+    cdef Py_ssize_t n = cnp.PyArray_DIM(x, 0), C = cnp.PyArray_DIM(x, 1), isz = cnp.PyArray_ITEMSIZE(x)
+    cdef Py_ssize_t s0 = cnp.PyArray_STRIDE(x, 0), s1 = cnp.PyArray_STRIDE(x, 1), st = cnp.PyArray_STRIDE(t, 0)
+    if cnp.PyArray_DIM(t, 0) != n or s0 % isz or s1 % isz or st % 8:
+        return None
+    if want_grad and not ((s1 == isz and s0 == C * isz) or (s0 == isz and s1 == n * isz)):
+        return None
+    if out is not None:
+        if not _exact(out, descr):
+            return None
+        o = <cnp.ndarray>out
+        if not (cnp.PyArray_ISWRITEABLE(o) and cnp.PyArray_NDIM(o) == 2 and cnp.PyArray_DIM(o, 0) == n
+                and cnp.PyArray_DIM(o, 1) == C and cnp.PyArray_STRIDE(o, 0) == s0
+                and cnp.PyArray_STRIDE(o, 1) == s1 and _writable_over(o, x) and _apart(o, t)):
+            return None
+    cdef ag_ce_args a
+    a.outer, a.C, a.inner = n, C, 1
+    a.xs[0], a.xs[1], a.xs[2] = s0 // isz, s1 // isz, 0
+    a.target = <const int64_t *>cnp.PyArray_DATA(t)
+    a.ts[0], a.ts[1] = st // 8, 0
+    a.probs = a.weight = a.grads = NULL
+    a.gs[0] = a.gs[1] = 0
+    a.loss = NULL
+    a.ls[0], a.ls[1] = 1, 1
+    return _ce_run(&a, x, ignore_index, label_smoothing, reduction, grad, out, want_grad, want_total)
 
 
 cdef inline void _bcast(ag_bcast *b, object arr, Py_ssize_t rep, Py_ssize_t period):
@@ -131,3 +184,50 @@ def pointwise_loss(bint mse, cnp.ndarray x, cnp.ndarray t, object weight, Py_ssi
         else:
             rc = ag_bce_with_logits(&a, &total if want_total else NULL)
     return rc, _scalar_of(x, total)
+
+
+def pointwise_usual(bint mse, object x, object t, int reduction, double grad, object out,
+                    bint want_grad, bint want_total):
+    """pointwise_loss without weights or per-element grads, the gradient (want_grad) into
+    out (None: a new C-contiguous array); returns (status, total, the gradient or None),
+    or None, having done nothing, unless x is a C-contiguous float32/float64 ndarray, t
+    one of its dtype and shape, and out None or a writeable C-contiguous array of x's
+    dtype and shape, x itself or apart from it, and apart from t."""
+    cdef object descr
+    if _exact(x, _F32_DESCR):
+        descr = _F32_DESCR
+    elif _exact(x, _F64_DESCR):
+        descr = _F64_DESCR
+    else:
+        return None
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(xa) and _exact(t, descr) and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>t)
+            and _same_shape(xa, <cnp.ndarray>t)):
+        return None
+    if out is not None:
+        if not (_exact(out, descr) and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>out)
+                and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out) and _same_shape(xa, <cnp.ndarray>out)
+                and _writable_over(out, x) and _apart(out, t)):
+            return None
+    elif want_grad:
+        out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), cnp.PyArray_TYPE(xa), 0)
+    cdef ag_pointwise_args a
+    cdef double total = 0.0
+    cdef int rc
+    a.f32 = cnp.PyArray_ITEMSIZE(xa) == 4
+    a.n = cnp.PyArray_SIZE(xa)
+    a.x = cnp.PyArray_DATA(xa)
+    a.t = cnp.PyArray_DATA(<cnp.ndarray>t)
+    _bcast(&a.weight, None, 1, 1)
+    _bcast(&a.pos_weight, None, 1, 1)
+    a.reduction = reduction
+    a.grad = grad
+    _bcast(&a.grads, None, 1, 1)
+    a.loss = NULL
+    a.dx = _data(out) if want_grad else NULL
+    with nogil:
+        if mse:
+            rc = ag_mse(&a, &total if want_total else NULL)
+        else:
+            rc = ag_bce_with_logits(&a, &total if want_total else NULL)
+    return rc, _scalar_of(xa, total), out if want_grad else None

@@ -9,6 +9,8 @@ import numpy as np
 from . import _args as args, _core
 
 _F32, _F64, _I64 = args.F32, args.F64, args.I64
+_MEAN_SUM = {"mean": args.REDUCTIONS["mean"], "sum": args.REDUCTIONS["sum"]}   # the usual calls' reductions
+_ce_usual, _pointwise_usual = _core.cross_entropy_usual, _core.pointwise_usual
 _NONE = args.NONE
 
 
@@ -72,23 +74,6 @@ def _element_strides(a, split, ax):
     return args.elements((so, si) if ax is None else (so, st[ax], si), a.itemsize)
 
 
-def _ce_usual(fname, x, t, ignore_index, red, label_smoothing, grad, want_loss, want_grad):
-    """The usual call, every argument plainly valid (see _ce): (N, C) float32/float64
-    logits, int64 labels of N samples, a mean or sum, no weight, no out."""
-    (n, C), (s0, s1), st = x.shape, x.strides, t.strides[0]
-    isz = x.itemsize
-    if s0 % isz or s1 % isz or st % 8:   # misaligned views: the general path copies them
-        return None
-    if want_grad and not ((s1 == isz and s0 == C * isz) or (s0 == isz and s1 == n * isz)):
-        return None   # the gradient is laid out like x: the general path makes x dense first
-    rc, total, bad, dx = _core.cross_entropy(x, n, C, 1, (s0 // isz, s1 // isz, 0), t, (st // 8, 0), None, None,
-                                             ignore_index, label_smoothing, red, grad, None, (0, 0), None, None,
-                                             want_grad, want_loss)
-    if rc:
-        _fail(fname, rc, bad, C, ignore_index)
-    return (total, dx) if want_loss and want_grad else (dx if want_grad else total)
-
-
 def _fail(fname, rc, bad, C, ignore_index):
     if rc == 1:
         raise IndexError(f"{fname}: target {bad} is out of bounds for {C} classes (ignore_index={ignore_index})")
@@ -97,15 +82,18 @@ def _fail(fname, rc, bad, C, ignore_index):
 
 def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoothing, grad, out,
         want_loss, want_grad):
-    if (type(logits) is np.ndarray and type(target) is np.ndarray and weight is None and out is None
-            and (reduction == "mean" or reduction == "sum") and (axis == -1 or axis == 1) and type(axis) is int
-            and ((cdt := logits.dtype) is _F32 or cdt is _F64) and logits.ndim == 2 and target.dtype is _I64
-            and target.shape == logits.shape[:1] and type(label_smoothing) is float and 0.0 <= label_smoothing <= 1.0
-            and type(ignore_index) is int and -2 ** 63 <= ignore_index < 2 ** 63 and type(grad) is float):
-        r = _ce_usual(fname, logits, target, ignore_index, args.REDUCTIONS[reduction], label_smoothing, grad,
-                      want_loss, want_grad)
-        if r is not None:
-            return r
+    # the usual call, every argument plainly valid ((N, C) float32/float64 logits, int64 labels
+    # of N samples, a mean or sum, no weight, out None or one C writes directly: see
+    # _core.cross_entropy_usual), straight to C; the binding declines other layouts
+    if (weight is None and type(reduction) is str and (red := _MEAN_SUM.get(reduction)) and type(axis) is int
+            and (axis == -1 or axis == 1) and type(label_smoothing) is float and 0.0 <= label_smoothing <= 1.0
+            and type(ignore_index) is int and -2 ** 63 <= ignore_index < 2 ** 63 and type(grad) is float
+            and (r := _ce_usual(logits, target, ignore_index, label_smoothing, red, grad, out, want_grad,
+                                want_loss)) is not None):
+        rc, total, bad, dx = r
+        if rc:
+            _fail(fname, rc, bad, logits.shape[1], ignore_index)
+        return (total, dx) if want_loss and want_grad else (dx if want_grad else total)
     red = args.REDUCTIONS.get(reduction) if type(reduction) is str else None
     if red is None:
         red = args.reduction(fname, reduction)
@@ -235,6 +223,16 @@ def _pattern(fname, what, a, shape, cdt):
 
 
 def _pointwise(fname, mse, x, target, weight, pos_weight, reduction, grad, out, want_loss, want_grad):
+    # the usual call (C-contiguous float32/float64 x and target of one dtype and shape, no
+    # weights, a mean or sum, out None or one C writes directly: see _core.pointwise_usual),
+    # straight to C; the binding declines other layouts
+    if (weight is None and pos_weight is None and type(reduction) is str and (red := _MEAN_SUM.get(reduction))
+            and type(grad) is float
+            and (r := _pointwise_usual(mse, x, target, red, grad, out, want_grad, want_loss)) is not None):
+        rc, total, dx = r
+        if rc:
+            raise MemoryError(f"{fname}: out of memory")
+        return (total, dx) if want_loss and want_grad else (dx if want_grad else total)
     red = args.reduction(fname, reduction)
     what = "pred" if mse else "logits"
     x, rdt = args.floats(fname, what, x)

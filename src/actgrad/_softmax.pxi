@@ -43,6 +43,67 @@ def softmax_run(int op, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner,
         raise MemoryError("actgrad: out of memory in the softmax driver")
 
 
+def softmax_last(int op, object a, object b, object out, object axis, bint keepdims=False):
+    """ag_softmax along the last axis (axis is -1 or ndim - 1) of a and b (None for the
+    forward ops), into out (None: a new array); returns out, or None, having done nothing,
+    unless those are laid out for C to use in place: a C-contiguous float32/float64 ndarray
+    of at least one axis, b like it, and out None or writeable, C-contiguous, of a's dtype
+    and of the result's shape (a's; for logsumexp a's without the last axis, or with 1
+    there when keepdims), one of a and b or apart from them (never a for logsumexp)."""
+    cdef object descr
+    if _c_rows(a, _F32_DESCR):
+        descr = _F32_DESCR
+    elif _c_rows(a, _F64_DESCR):
+        descr = _F64_DESCR
+    else:
+        return None
+    cdef cnp.ndarray x = <cnp.ndarray>a
+    cdef int nd = cnp.PyArray_NDIM(x), rc, d
+    cdef bint lse = op == AG_LOGSUMEXP
+    if not (axis == -1 or axis == nd - 1):   # an int (the caller's test)
+        return None
+    if b is not None and not (_c_rows(b, descr) and _same_shape(x, <cnp.ndarray>b)):
+        return None
+    cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(x), n = cnp.PyArray_DIM(x, nd - 1), outer = 1
+    for d in range(nd - 1):
+        outer *= cnp.PyArray_DIM(x, d)
+    cdef cnp.npy_intp dims[64]   # NPY_MAXDIMS
+    memcpy(dims, cnp.PyArray_DIMS(x), nd * sizeof(cnp.npy_intp))
+    cdef int rnd = nd
+    if lse:
+        dims[nd - 1] = 1
+        rnd = nd if keepdims else nd - 1
+    if out is None:
+        out = cnp.PyArray_EMPTY(rnd, dims, cnp.PyArray_TYPE(x), 0)
+    else:
+        if not (_exact(out, descr) and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>out)
+                and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out) and cnp.PyArray_NDIM(<cnp.ndarray>out) == rnd):
+            return None
+        for d in range(rnd):
+            if cnp.PyArray_DIM(<cnp.ndarray>out, d) != dims[d]:
+                return None
+        if lse and out is a or not (_writable_over(out, a) and _writable_over(out, b)):
+            return None
+    cdef ag_sm_array A, B, O
+    cdef const ag_sm_array *pb = NULL
+    A.data = <char *>cnp.PyArray_DATA(x)
+    A.so, A.sk, A.si = n * size, size, size
+    A.dtype = AG_FLOAT32 if size == 4 else AG_FLOAT64
+    if b is not None:
+        B = A
+        B.data = <char *>cnp.PyArray_DATA(<cnp.ndarray>b)
+        pb = &B
+    O = A
+    O.data = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
+    if lse:
+        O.so, O.si = size, 0
+    with nogil:
+        rc = ag_softmax(op, outer, n, 1, &A, pb, &O)
+    if rc:
+        raise MemoryError("actgrad: out of memory in the softmax driver")
+    return out
+
+
 # The row kernels of the current ISA (ag_kernel_table.softmax, csrc/include/ag_kernels.h)
 # for reductions split over pieces that live apart (actgrad.dask's chunks): the
 # statistics of each piece, their combination in order, and the outputs from the

@@ -84,44 +84,29 @@ def _run(name, a, b, ax, out, keepdims=False):
     return out
 
 
-def _plain(a, ax):
-    """a is a non-empty C-contiguous float32/float64 array and ax its last axis."""
-    return ax == a.ndim - 1 and a.flags.c_contiguous and a.size and a.dtype in (_F32, _F64)
+_last = _core.softmax_last
+_SOFTMAX, _LOG_SOFTMAX, _LOGSUMEXP = _OPS["softmax"], _OPS["log_softmax"], _OPS["logsumexp"]
+_SOFTMAX_BACKWARD, _LOG_SOFTMAX_BACKWARD = _OPS["softmax_backward"], _OPS["log_softmax_backward"]
 
 
-def _plain_out(out, inputs):
-    """out is a writeable C-contiguous array like inputs[0], one of them or apart from them."""
-    x = inputs[0]
-    return type(out) is np.ndarray and out.shape == x.shape and out.dtype == x.dtype \
-        and out.flags.c_contiguous and out.flags.writeable \
-        and all(out is a or not np.may_share_memory(out, a) for a in inputs)
-
-
-def _run_plain(name, a, b, out):
-    """The common call (C-contiguous, last axis, one float dtype) without the layout
-    search of _run: it matters for small arrays."""
-    res, n, size = np.empty_like(a) if out is None else out, a.shape[-1], a.itemsize
-    st = (n * size, size, size)
-    _core.softmax_run(_OPS[name], a.size // n, n, 1, a, st, b, st, res, st)
-    return res
-
-
-def _forward(name, x, axis, out, keepdims=False):
+def _forward(name, op, x, axis, out, keepdims=False):
+    # the usual call (C-contiguous float32/float64, last axis, out None or one C writes
+    # directly: see _core.softmax_last) goes straight to C; the binding declines the others
+    if type(axis) is int and (res := _last(op, x, None, out, axis, keepdims)) is not None:
+        return res if out is not None or op != _LOGSUMEXP or res.ndim else res[()]
     x = args.real_array(name, "x", x)
     ax = args.axis(name, axis, x.ndim)
-    if name != "logsumexp" and _plain(x, ax) and (out is None or _plain_out(out, (x,))):
-        return _run_plain(name, x, None, out)
     return _run(name, x, None, ax, out, keepdims)
 
 
-def _backward(name, dy, y, axis, out, dy_name):
+def _backward(name, op, dy, y, axis, out, dy_name):
+    if type(axis) is int and (res := _last(op, dy, y, out, axis)) is not None:
+        return res
     dy, y = args.real_array(name, dy_name, dy), args.real_array(name, "y", y)
     args.same_shape(name, dy_name, dy, "y", y)
     ax = args.axis(name, axis, y.ndim)
     ta, ty = args.pair_dtypes(dy.dtype, y.dtype)
     dy, y = dy.astype(ta, copy=False), y.astype(ty, copy=False)
-    if dy.dtype == y.dtype and _plain(dy, ax) and y.flags.c_contiguous and (out is None or _plain_out(out, (dy, y))):
-        return _run_plain("softmax_backward" if name == "softmax_jvp" else name, dy, y, out)
     return _run(name, dy, y, ax, out)
 
 
@@ -129,34 +114,34 @@ def softmax(x, axis=-1, out=None):
     """exp(x - max) / sum(exp(x - max)) along axis.
 
     Rows holding +inf or NaN, and all -inf rows, give NaN; huge logits give exact one-hots."""
-    return _forward("softmax", x, axis, out)
+    return _forward("softmax", _SOFTMAX, x, axis, out)
 
 
 def log_softmax(x, axis=-1, out=None):
     """x - max - log(sum(exp(x - max))) along axis (never the log of a rounded softmax)."""
-    return _forward("log_softmax", x, axis, out)
+    return _forward("log_softmax", _LOG_SOFTMAX, x, axis, out)
 
 
 def logsumexp(x, axis=-1, keepdims=False, out=None):
     """log(sum(exp(x))) along axis without overflow; -inf over a zero-length axis or an all
     -inf row, +inf for a row holding +inf, NaN for a row holding NaN."""
-    return _forward("logsumexp", x, axis, out, keepdims)
+    return _forward("logsumexp", _LOGSUMEXP, x, axis, out, keepdims)
 
 
 def softmax_backward(dy, y, axis=-1, out=None):
     """The vector-Jacobian product J^T dy = y * (dy - sum(dy * y)) of y = softmax(x)."""
-    return _backward("softmax_backward", dy, y, axis, out, "dy")
+    return _backward("softmax_backward", _SOFTMAX_BACKWARD, dy, y, axis, out, "dy")
 
 
 def softmax_jvp(v, y, axis=-1, out=None):
     """The Jacobian-vector product J v = y * (v - sum(v * y)) of y = softmax(x): J is
     symmetric, so this is the VJP formula."""
-    return _backward("softmax_jvp", v, y, axis, out, "v")
+    return _backward("softmax_jvp", _SOFTMAX_BACKWARD, v, y, axis, out, "v")
 
 
 def log_softmax_backward(dy, y, axis=-1, out=None):
     """dy - exp(y) * sum(dy) for y = log_softmax(x)."""
-    return _backward("log_softmax_backward", dy, y, axis, out, "dy")
+    return _backward("log_softmax_backward", _LOG_SOFTMAX_BACKWARD, dy, y, axis, out, "dy")
 
 
 def softmax_jacobian(y, axis=-1):
