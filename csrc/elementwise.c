@@ -6,12 +6,12 @@
  * integers, parameters that vary per element) is processed in blocks of AG_BLOCK
  * elements: each non-contiguous or converted operand is packed into a buffer, the
  * kernel runs on the buffers, and the result is converted and scattered back. */
-#include <fenv.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "include/actgrad.h"
 #include "convert.h"
+#include "fpflags.h"
 
 #define AG_BLOCK 512
 
@@ -196,10 +196,10 @@ void ag_elementwise(const ag_loop *loop, ptrdiff_t n, char *const *args, const p
     /* The kernels may raise spurious flags in lanes whose result is discarded
      * (and benign ones such as inexact); callers see their own flags unchanged. */
     fexcept_t flags;
-    fegetexceptflag(&flags, FE_ALL_EXCEPT);
+    ag_flags_save(&flags);
     if (j.seq) run_range(&j, 0, n);
     else ag_parallel_for(n, op_grain[loop->op], 64, run_range, &j);
-    fesetexceptflag(&flags, FE_ALL_EXCEPT);
+    ag_flags_restore(&flags);
     for (int k = 0; k < nin; k++) free(copies[k]);
 }
 
