@@ -6,17 +6,19 @@
  * _from_output pair), see ops/d32.h: the float32 ones evaluate in double and
  * round once, backward included (dy * f'(x) in double).
  *
- * Loop: an unrolled main loop with AG_KERNEL_UNROLL independent vectors in
- * flight (the op math is one long dependency chain per vector, so
- * interleaving several hides its latency), then one vector at a time, then
- * a masked tail.  Every element goes through the same vector function
+ * Loop: an unrolled main loop with U independent vectors in flight (the op
+ * math is one long dependency chain per vector, so interleaving several
+ * hides its latency), then one vector at a time, then a masked tail.  U is 2,
+ * and 1 for the ops whose table cost is AG_KERNEL_BIG or more (gelu): one
+ * vector of their math already fills the out-of-order window, and two
+ * interleaved copies no longer fit the registers (float64 gelu: 300 spills,
+ * 15% slower).  Every element goes through the same vector function
  * whatever the position, so a result never depends on where a chunk
  * boundary falls. */
-#ifndef AG_KERNEL_UNROLL
-#define AG_KERNEL_UNROLL 2
-#endif
+#define AG_KERNEL_BIG 20
+#define AG_KERNEL_UNROLL_(cost) ((cost) >= AG_KERNEL_BIG ? 1 : 2)
 
-#define AG_KERNEL_UNARY(name, call, F)                                                   \
+#define AG_KERNEL_UNARY(name, call, F, U)                                                \
 static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb,        \
                                      void *po, const double *prm)                        \
 {                                                                                        \
@@ -25,11 +27,11 @@ static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb
     const vec p0 = v_set1((AG_T)prm[0]), p1 = v_set1((AG_T)prm[1]);                      \
     ptrdiff_t i = 0;                                                                     \
     (void)pb;                                                                            \
-    for (; i + AG_KERNEL_UNROLL * VLANES <= n; i += AG_KERNEL_UNROLL * VLANES) {         \
-        vec r[AG_KERNEL_UNROLL];                                                         \
-        for (int j = 0; j < AG_KERNEL_UNROLL; j++)                                       \
+    for (; i + U * VLANES <= n; i += U * VLANES) {                                       \
+        vec r[2];                                                                        \
+        for (int j = 0; j < U; j++)                                                      \
             r[j] = F(v_load(a + i + j * VLANES), p0, p1);                                \
-        for (int j = 0; j < AG_KERNEL_UNROLL; j++)                                       \
+        for (int j = 0; j < U; j++)                                                      \
             v_store(o + i + j * VLANES, r[j]);                                           \
     }                                                                                    \
     for (; i + VLANES <= n; i += VLANES)                                                 \
@@ -39,7 +41,7 @@ static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb
 }
 
 /* backward: dy * f'(x) (F(dy, x, p0, p1)), reading dy and x once and writing once. */
-#define AG_KERNEL_BACKWARD(name, call, F)                                                \
+#define AG_KERNEL_BACKWARD(name, call, F, U)                                             \
 static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb,        \
                                      void *po, const double *prm)                        \
 {                                                                                        \
@@ -47,11 +49,11 @@ static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb
     AG_T *o = (AG_T *)po;                                                                \
     const vec p0 = v_set1((AG_T)prm[0]), p1 = v_set1((AG_T)prm[1]);                      \
     ptrdiff_t i = 0;                                                                     \
-    for (; i + AG_KERNEL_UNROLL * VLANES <= n; i += AG_KERNEL_UNROLL * VLANES) {         \
-        vec r[AG_KERNEL_UNROLL];                                                         \
-        for (int j = 0; j < AG_KERNEL_UNROLL; j++)                                       \
+    for (; i + U * VLANES <= n; i += U * VLANES) {                                       \
+        vec r[2];                                                                        \
+        for (int j = 0; j < U; j++)                                                      \
             r[j] = F(v_load(dy + i + j * VLANES), v_load(x + i + j * VLANES), p0, p1);   \
-        for (int j = 0; j < AG_KERNEL_UNROLL; j++)                                       \
+        for (int j = 0; j < U; j++)                                                      \
             v_store(o + i + j * VLANES, r[j]);                                           \
     }                                                                                    \
     for (; i + VLANES <= n; i += VLANES)                                                 \
@@ -63,14 +65,16 @@ static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb
 
 #define AG_IF_0(...)
 #define AG_IF_1(...) __VA_ARGS__
-#define AG_OP(name, nparams, from_output, cost)                                              \
-    AG_KERNEL_UNARY(name, forward, AG_FN(ag_##name##_forward))                           \
-    AG_KERNEL_UNARY(name, derivative, AG_FN(ag_##name##_derivative))                     \
-    AG_KERNEL_BACKWARD(name, backward, AG_FN(ag_##name##_backward))                      \
+#define AG_OP(name, nparams, from_output, cost)                                          \
+    AG_KERNEL_UNARY(name, forward, AG_FN(ag_##name##_forward), AG_KERNEL_UNROLL_(cost))  \
+    AG_KERNEL_UNARY(name, derivative, AG_FN(ag_##name##_derivative), AG_KERNEL_UNROLL_(cost)) \
+    AG_KERNEL_BACKWARD(name, backward, AG_FN(ag_##name##_backward), AG_KERNEL_UNROLL_(cost)) \
     AG_CAT(AG_IF_, from_output)(                                                         \
-    AG_KERNEL_UNARY(name, derivative_from_output, AG_FN(ag_##name##_derivative_from_output)) \
-    AG_KERNEL_BACKWARD(name, backward_from_output, AG_FN(ag_##name##_backward_from_output)))
+    AG_KERNEL_UNARY(name, derivative_from_output, AG_FN(ag_##name##_derivative_from_output), 2) \
+    AG_KERNEL_BACKWARD(name, backward_from_output, AG_FN(ag_##name##_backward_from_output), 2))
 #include "../gen/ops.inc"
 #undef AG_OP
 #undef AG_KERNEL_UNARY
+#undef AG_KERNEL_UNROLL_
+#undef AG_KERNEL_BIG
 #undef AG_KERNEL_BACKWARD

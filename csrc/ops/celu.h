@@ -15,17 +15,17 @@
  * result is a float makes that < 2^-45), celu = alpha expm1(z) for x <= 0,
  * celu' = e^z, from the output (alpha + y)/alpha (one division: y varies).
  * alpha = 0: 1/alpha = inf, z = -inf for x < 0 as x/0 would give. */
-static inline dvec ag_celu_forward_d32(dvec x, dvec alpha, dvec p1)
+AG_INLINE dvec ag_celu_forward_d32(dvec x, dvec alpha, dvec p1)
 {
     (void)p1;
     return d_select(d_gt(x, DC(0)), x, d_mul(alpha, ag_d32_expm1(d_mul(x, d_div(DC(1), alpha)))));
 }
-static inline dvec ag_celu_derivative_d32(dvec x, dvec alpha, dvec p1)
+AG_INLINE dvec ag_celu_derivative_d32(dvec x, dvec alpha, dvec p1)
 {
     (void)p1;
     return d_select(d_gt(x, DC(0)), DC(1), ag_d32_exp_sat(d_mul(x, d_div(DC(1), alpha))));
 }
-static inline dvec ag_celu_derivative_from_output_d32(dvec y, dvec alpha, dvec p1)
+AG_INLINE dvec ag_celu_derivative_from_output_d32(dvec y, dvec alpha, dvec p1)
 {
     (void)p1;
     return d_select(d_gt(y, DC(0)), DC(1), d_div(d_add(alpha, y), alpha));
@@ -37,7 +37,7 @@ AG_D32_OP(celu, 1)
  * residual); 1/alpha is loop-invariant.  The residual is NaN where it computes
  * inf * 0: at x = +-inf (z = +-inf decides the result) and at alpha = inf (z =
  * x/alpha = +-0 exactly); it is 0 there. */
-static inline vec AG_FN(ag_celu_z_)(vec x, vec alpha, vec *zl)
+AG_INLINE vec AG_FN(ag_celu_z_)(vec x, vec alpha, vec *zl)
 {
     vec ra = v_div(AG_C(1), alpha);
     vec z = v_mul(x, ra);
@@ -46,7 +46,7 @@ static inline vec AG_FN(ag_celu_z_)(vec x, vec alpha, vec *zl)
     return z;
 }
 
-static inline vec AG_FN(ag_celu_forward)(vec x, vec alpha, vec p1)
+AG_INLINE vec AG_FN(ag_celu_forward)(vec x, vec alpha, vec p1)
 {
     (void)p1;
     vec zl, z = AG_FN(ag_celu_z_)(x, alpha, &zl);
@@ -54,7 +54,7 @@ static inline vec AG_FN(ag_celu_forward)(vec x, vec alpha, vec p1)
     return v_select(v_gt(x, AG_C(0)), x, neg);
 }
 
-static inline vec AG_FN(ag_celu_derivative)(vec x, vec alpha, vec p1)
+AG_INLINE vec AG_FN(ag_celu_derivative)(vec x, vec alpha, vec p1)
 {
     (void)p1;
     vec zl, z = AG_FN(ag_celu_z_)(x, alpha, &zl);
@@ -63,7 +63,7 @@ static inline vec AG_FN(ag_celu_derivative)(vec x, vec alpha, vec p1)
 
 /* 1 + y/alpha = (alpha + y)/alpha: alpha + y is exact where the result is
  * small (y near -alpha), so no cancellation. */
-static inline vec AG_FN(ag_celu_derivative_from_output)(vec y, vec alpha, vec p1)
+AG_INLINE vec AG_FN(ag_celu_derivative_from_output)(vec y, vec alpha, vec p1)
 {
     (void)p1;
     return v_select(v_gt(y, AG_C(0)), AG_C(1), v_div(v_add(alpha, y), alpha));

@@ -31,7 +31,7 @@
 
 /* f32 fname(x, p0, p1) = narrow(dfn(widen(x), widen(p0), widen(p1))) */
 #define AG_D32_WRAP_(fname, dfn)                                                        \
-static inline ag_f32v fname(ag_f32v x, ag_f32v p0, ag_f32v p1)                          \
+AG_INLINE ag_f32v fname(ag_f32v x, ag_f32v p0, ag_f32v p1)                          \
 {                                                                                       \
     ag_f64v q0 = ag_f32_widen_lo(p0), q1 = ag_f32_widen_lo(p1);                         \
     ag_f64v lo = dfn(ag_f32_widen_lo(x), q0, q1);                                       \
@@ -46,7 +46,7 @@ static inline ag_f32v fname(ag_f32v x, ag_f32v p0, ag_f32v p1)                  
  * e^inf, as at x = -inf or with a parameter that rounds to 0 or inf in float), and a
  * double f' of e^-708, or of e^-104 = 7e-46, rounds to the derivative's 0 (inf * 0 is NaN
  * in float arithmetic), one of e^709 to its inf (0 * inf is NaN). */
-static inline ag_f64v ag_d32_fp_for_dy_(ag_f64v dy, ag_f64v fp)
+AG_INLINE ag_f64v ag_d32_fp_for_dy_(ag_f64v dy, ag_f64v fp)
 {
     ag_f64m edge = d_mor(d_eq(d_abs(dy), DC(INFINITY)), d_eq(dy, DC(0)));
     if (!d_any(edge))
@@ -55,7 +55,7 @@ static inline ag_f64v ag_d32_fp_for_dy_(ag_f64v dy, ag_f64v fp)
 }
 /* f32 fname(dy, x, p0, p1) = narrow(widen(dy) * dfn(widen(x), ...)) */
 #define AG_D32_WRAP_BW_(fname, dfn)                                                     \
-static inline ag_f32v fname(ag_f32v dy, ag_f32v x, ag_f32v p0, ag_f32v p1)              \
+AG_INLINE ag_f32v fname(ag_f32v dy, ag_f32v x, ag_f32v p0, ag_f32v p1)              \
 {                                                                                       \
     ag_f64v q0 = ag_f32_widen_lo(p0), q1 = ag_f32_widen_lo(p1);                         \
     ag_f64v dl = ag_f32_widen_lo(dy);                                                   \
@@ -81,10 +81,10 @@ static inline ag_f32v fname(ag_f32v dy, ag_f32v x, ag_f32v p0, ag_f32v p1)      
 /* backward = dy * f'(x) in the current dtype (float64 kernels; float32 of exact ops). */
 #define AG_PLAIN_FO_0(name)
 #define AG_PLAIN_FO_1(name)                                                             \
-static inline vec AG_FN(ag_##name##_backward_from_output)(vec dy, vec y, vec p0, vec p1) \
+AG_INLINE vec AG_FN(ag_##name##_backward_from_output)(vec dy, vec y, vec p0, vec p1) \
 { return v_mul(dy, AG_FN(ag_##name##_derivative_from_output)(y, p0, p1)); }
 #define AG_PLAIN_BACKWARD(name, fo)                                                     \
-static inline vec AG_FN(ag_##name##_backward)(vec dy, vec x, vec p0, vec p1)            \
+AG_INLINE vec AG_FN(ag_##name##_backward)(vec dy, vec x, vec p0, vec p1)            \
 { return v_mul(dy, AG_FN(ag_##name##_derivative)(x, p0, p1)); }                         \
 AG_CAT(AG_PLAIN_FO_, fo)(name)
 

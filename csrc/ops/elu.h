@@ -14,17 +14,17 @@
  * (exp_d32.h: 2^-37 relative, -1 at -inf), elu' = alpha e^x (saturating at
  * e^-708, rounding to the same float as the exact value), from the output
  * y + alpha (one rounding in double); each rounded once to float. */
-static inline dvec ag_elu_forward_d32(dvec x, dvec alpha, dvec p1)
+AG_INLINE dvec ag_elu_forward_d32(dvec x, dvec alpha, dvec p1)
 {
     (void)p1;
     return d_select(d_gt(x, DC(0)), x, d_mul(alpha, ag_d32_expm1(x)));
 }
-static inline dvec ag_elu_derivative_d32(dvec x, dvec alpha, dvec p1)
+AG_INLINE dvec ag_elu_derivative_d32(dvec x, dvec alpha, dvec p1)
 {
     (void)p1;
     return d_select(d_gt(x, DC(0)), DC(1), d_mul(alpha, ag_d32_exp_sat(x)));
 }
-static inline dvec ag_elu_derivative_from_output_d32(dvec y, dvec alpha, dvec p1)
+AG_INLINE dvec ag_elu_derivative_from_output_d32(dvec y, dvec alpha, dvec p1)
 {
     (void)p1;
     return d_select(d_gt(y, DC(0)), DC(1), d_add(y, alpha));
@@ -33,7 +33,7 @@ AG_D32_OP(elu, 0)
 /* derivative from the output in float: 1 (y > 0) or y + alpha with one
  * rounding, the correctly rounded value (<= 0.5 ULP, no widening needed);
  * NaN: y + alpha is NaN.  Its backward dy (y + alpha) in double. */
-static inline ag_f32v ag_elu_derivative_from_output_f32(ag_f32v y, ag_f32v alpha, ag_f32v p1)
+AG_INLINE ag_f32v ag_elu_derivative_from_output_f32(ag_f32v y, ag_f32v alpha, ag_f32v p1)
 {
     (void)p1;
     return ag_f32_select(ag_f32_gt(y, ag_f32_set1(0.0f)), ag_f32_set1(1.0f), ag_f32_add(y, alpha));
@@ -41,13 +41,13 @@ static inline ag_f32v ag_elu_derivative_from_output_f32(ag_f32v y, ag_f32v alpha
 AG_D32_WRAP_BW_(ag_elu_backward_from_output_f32, ag_elu_derivative_from_output_d32)
 #else /* float64 */
 
-static inline vec AG_FN(ag_elu_forward)(vec x, vec alpha, vec p1)
+AG_INLINE vec AG_FN(ag_elu_forward)(vec x, vec alpha, vec p1)
 {
     (void)p1;
     return v_select(v_gt(x, AG_C(0)), x, AG_FN(ag_expm1_mul)(x, AG_C(-0.0), alpha, AG_C(0)));
 }
 
-static inline vec AG_FN(ag_elu_derivative)(vec x, vec alpha, vec p1)
+AG_INLINE vec AG_FN(ag_elu_derivative)(vec x, vec alpha, vec p1)
 {
     (void)p1;
     const AG_T k = 53, rk = 0x1p-53;
@@ -56,7 +56,7 @@ static inline vec AG_FN(ag_elu_derivative)(vec x, vec alpha, vec p1)
     return v_select(v_gt(x, AG_C(0)), AG_C(1), neg);
 }
 
-static inline vec AG_FN(ag_elu_derivative_from_output)(vec y, vec alpha, vec p1)
+AG_INLINE vec AG_FN(ag_elu_derivative_from_output)(vec y, vec alpha, vec p1)
 {
     (void)p1;
     return v_select(v_gt(y, AG_C(0)), AG_C(1), v_add(y, alpha));

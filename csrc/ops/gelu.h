@@ -42,7 +42,7 @@
  * gelu' = Phi + x phi, phi = E/sqrt(2 pi) (reusing E = e^(-x^2/2)); the
  * terms cancel near the root -0.7518: the error there is 2^-34 of the largest
  * term (the tests judge gelu' in ULPs of its largest term). */
-static inline dvec ag_gelu_phi_d32_(dvec x, dvec *E)
+AG_INLINE dvec ag_gelu_phi_d32_(dvec x, dvec *E)
 {
     dvec z = d_mul(x, DC(-0x1.6a09e667f3bcdp-1));
     dvec a = d_abs(z);
@@ -67,13 +67,13 @@ static inline dvec ag_gelu_phi_d32_(dvec x, dvec *E)
     dvec h = d_mul(ec, DC(0.5));
     return d_select(d_ge(z, DC(0)), h, d_sub(DC(1), h));  /* Phi(x); NaN: 1 - NaN */
 }
-static inline dvec ag_gelu_forward_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_gelu_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec E, phi = ag_gelu_phi_d32_(x, &E);
     return d_mul(d_max(DC(-1e4), x), phi);               /* gelu(-0) = -0 */
 }
-static inline dvec ag_gelu_derivative_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_gelu_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec E, phi = ag_gelu_phi_d32_(x, &E);
@@ -89,7 +89,7 @@ AG_D32_OP(gelu, 0)
 
 /* t = min(|x|, TMAX) (NaN stays NaN), t^2 = *t2 + *t2l exactly, *u = 1/t^2,
  * and returns y + *yl = t Phi(-t) 2^k (double-word, meaningful for t >= T0). */
-static inline vec AG_FN(ag_gelu_parts_)(vec x, vec k, vec *t, vec *t2, vec *t2l, vec *u, vec *yl)
+AG_INLINE vec AG_FN(ag_gelu_parts_)(vec x, vec k, vec *t, vec *t2, vec *t2l, vec *u, vec *yl)
 {
     *t = v_min(AG_C(AG_GELU_TMAX_), v_abs(x));
     *t2 = v_mul(*t, *t);
@@ -98,7 +98,7 @@ static inline vec AG_FN(ag_gelu_parts_)(vec x, vec k, vec *t, vec *t2, vec *t2l,
     return AG_FN(ag_ncdf_tail_)(*u, v_mul(*t2, AG_C(-0.5)), v_mul(*t2l, AG_C(-0.5)), k, yl);
 }
 
-static inline vec AG_FN(ag_gelu_forward)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_gelu_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec t, t2, t2l, u, yl, y = AG_FN(ag_gelu_parts_)(x, AG_C(0), &t, &t2, &t2l, &u, &yl);
@@ -115,7 +115,7 @@ static inline vec AG_FN(ag_gelu_forward)(vec x, vec p0, vec p1)
     return v_select(v_lt(t, AG_C(AG_NCDF_T0_)), small, big);
 }
 
-static inline vec AG_FN(ag_gelu_derivative)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_gelu_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     /* for x < 0 everything is scaled by 2^64 (k) and unscaled at the end, so

@@ -57,7 +57,7 @@
 #define AG_GT_D32_C1_ 0x1.9884533d43651p+0
 #define AG_GT_D32_C3_ 0x1.2444f2a4d8b4bp-4
 #define AG_GT_D32_3C3_ 0x1.b6676bf7450f0p-3
-static inline dvec ag_gelu_tanh_d32_(dvec x, dvec *xc, dvec *e)
+AG_INLINE dvec ag_gelu_tanh_d32_(dvec x, dvec *xc, dvec *e)
 {
     dvec c = d_min(DC(64), d_max(DC(-64), x));
     dvec x2 = d_mul(c, c);
@@ -66,13 +66,13 @@ static inline dvec ag_gelu_tanh_d32_(dvec x, dvec *xc, dvec *e)
     *e = ag_d32_exp_sat(d_neg(d_abs(w)));
     return d_div(DC(1), d_add(DC(1), *e));
 }
-static inline dvec ag_gelu_tanh_forward_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_gelu_tanh_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec xc, e, r = ag_gelu_tanh_d32_(x, &xc, &e);
     return d_select(d_ge(x, DC(0)), d_mul(x, r), d_mul(d_mul(xc, e), r));
 }
-static inline dvec ag_gelu_tanh_derivative_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_gelu_tanh_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec xc, e, r = ag_gelu_tanh_d32_(x, &xc, &e), er = d_mul(e, r);
@@ -97,7 +97,7 @@ AG_D32_OP(gelu_tanh, 0)
 /* For xc = x clamped to [-64, 64] (x < 0 scaled by 2^64, k = 64, else k = 0):
  *   *es + *esl = e^-|w| 2^k, *r + *c = 1/(1 + e^-|w|), *x2 + *x2l = x^2;
  * so sigmoid(|w|) = r + c and sigmoid(-|w|) 2^k = (es + esl)(r + c). */
-static inline void AG_FN(ag_gelu_tanh_parts_)(vec xc, vec *es, vec *esl, vec *r, vec *c, vec *x2o, vec *x2lo)
+AG_INLINE void AG_FN(ag_gelu_tanh_parts_)(vec xc, vec *es, vec *esl, vec *r, vec *c, vec *x2o, vec *x2lo)
 {
     vec x2 = v_mul(xc, xc), x2l = v_fms(xc, xc, x2);
     *x2o = x2;
@@ -121,7 +121,7 @@ static inline void AG_FN(ag_gelu_tanh_parts_)(vec xc, vec *es, vec *esl, vec *r,
     *c = v_mul(*r, v_fnma(*r, dl, v_fnma(*r, dh, one)));
 }
 
-static inline vec AG_FN(ag_gelu_tanh_forward)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_gelu_tanh_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec xc = v_min(AG_C(64), v_max(AG_C(-64), x));        /* NaN stays NaN */
@@ -136,7 +136,7 @@ static inline vec AG_FN(ag_gelu_tanh_forward)(vec x, vec p0, vec p1)
     return v_select(v_lt(x, AG_C(0)), neg, pos);
 }
 
-static inline vec AG_FN(ag_gelu_tanh_derivative)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_gelu_tanh_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec xc = v_min(AG_C(64), v_max(AG_C(-64), x));

@@ -10,13 +10,13 @@
  * place of the division: at most 3 roundings of 2^-53 and the constant's,
  * < 2^-51 relative, before the one to float (0.5 + 2^-27 ULP); no sum
  * cancels (x + 3 > 0 on the middle piece, 2x + 3 exact in double). */
-static inline dvec ag_hardswish_forward_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_hardswish_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec mid = d_mul(d_mul(x, d_add(x, DC(3))), DC(1.0 / 6));
     return d_select(d_ge(x, DC(3)), x, d_select(d_le(x, DC(-3)), d_copysign(DC(0), x), mid));
 }
-static inline dvec ag_hardswish_derivative_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_hardswish_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec mid = d_mul(d_fma(DC(2), x, DC(3)), DC(1.0 / 6));
@@ -25,14 +25,14 @@ static inline dvec ag_hardswish_derivative_d32(dvec x, dvec p0, dvec p1)
 AG_D32_OP(hardswish, 0)
 #else /* float64 */
 
-static inline vec AG_FN(ag_hardswish_forward)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_hardswish_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec mid = v_div(v_mul(x, v_add(x, AG_C(3))), AG_C(6));
     return v_select(v_ge(x, AG_C(3)), x, v_select(v_le(x, AG_C(-3)), v_copysign(AG_C(0), x), mid));
 }
 
-static inline vec AG_FN(ag_hardswish_derivative)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_hardswish_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec mid = v_div(v_add(v_add(x, x), AG_C(3)), AG_C(6));

@@ -3,17 +3,17 @@
  * Include pattern: see vmath/exp.h. */
 /* Uses (included before it by ops/all.h): ops/piecewise.h, ops/d32.h. */
 
-static inline vec AG_FN(ag_hardtanh_forward)(vec x, vec lo, vec hi)
+AG_INLINE vec AG_FN(ag_hardtanh_forward)(vec x, vec lo, vec hi)
 {
     return v_min(hi, v_max(lo, x));
 }
 
-static inline vec AG_FN(ag_hardtanh_derivative)(vec x, vec lo, vec hi)
+AG_INLINE vec AG_FN(ag_hardtanh_derivative)(vec x, vec lo, vec hi)
 {
     return ag_ops_nanpass(x, v_select(v_mand(v_gt(x, lo), v_lt(x, hi)), AG_C(1), AG_C(0)));
 }
 
-static inline vec AG_FN(ag_hardtanh_derivative_from_output)(vec y, vec lo, vec hi)
+AG_INLINE vec AG_FN(ag_hardtanh_derivative_from_output)(vec y, vec lo, vec hi)
 {
     return ag_ops_nanpass(y, v_select(v_mand(v_gt(y, lo), v_lt(y, hi)), AG_C(1), AG_C(0)));
 }

@@ -3,19 +3,19 @@
  * Include pattern: see vmath/exp.h. */
 /* Uses (included before it by ops/all.h): ops/piecewise.h, ops/d32.h. */
 
-static inline vec AG_FN(ag_leaky_relu_forward)(vec x, vec slope, vec p1)
+AG_INLINE vec AG_FN(ag_leaky_relu_forward)(vec x, vec slope, vec p1)
 {
     (void)p1;
     return v_select(v_gt(x, AG_C(0)), x, v_mul(slope, x));
 }
 
-static inline vec AG_FN(ag_leaky_relu_derivative)(vec x, vec slope, vec p1)
+AG_INLINE vec AG_FN(ag_leaky_relu_derivative)(vec x, vec slope, vec p1)
 {
     (void)p1;
     return ag_ops_nanpass(x, v_select(v_gt(x, AG_C(0)), AG_C(1), slope));
 }
 
-static inline vec AG_FN(ag_leaky_relu_derivative_from_output)(vec y, vec slope, vec p1)
+AG_INLINE vec AG_FN(ag_leaky_relu_derivative_from_output)(vec y, vec slope, vec p1)
 {
     (void)p1;
     return ag_ops_nanpass(y, v_select(v_gt(y, AG_C(0)), AG_C(1), slope));

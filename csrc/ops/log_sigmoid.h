@@ -17,19 +17,19 @@
  * terms of the same sign: no cancellation), log_sigmoid' = sigmoid(-x) = e r or
  * r (r = 1/(1 + e)), from the output -expm1(y) (y <= 0); each within 2^-35
  * relative before the one rounding. */
-static inline dvec ag_log_sigmoid_forward_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_log_sigmoid_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec e = ag_d32_exp(d_neg(d_abs(x)));                /* exact 0 below -708: log_sigmoid(inf) = +0 */
     return d_sub(d_min(DC(0), x), ag_d32_log1p01(e));   /* NaN: min passes it */
 }
-static inline dvec ag_log_sigmoid_derivative_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_log_sigmoid_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec e, r = ag_sigmoid_d32_(x, &e);
     return d_select(d_ge(x, DC(0)), d_mul(e, r), r);    /* NaN: r is NaN */
 }
-static inline dvec ag_log_sigmoid_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
+AG_INLINE dvec ag_log_sigmoid_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     return d_neg(ag_d32_expm1(y));
@@ -37,7 +37,7 @@ static inline dvec ag_log_sigmoid_derivative_from_output_d32(dvec y, dvec p0, dv
 AG_D32_OP(log_sigmoid, 1)
 #else /* float64 */
 
-static inline vec AG_FN(ag_log_sigmoid_forward)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_log_sigmoid_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec el, e = AG_FN(ag_exp_dw)(v_neg(v_abs(x)), AG_C(0), AG_C(0), &el);
@@ -50,7 +50,7 @@ static inline vec AG_FN(ag_log_sigmoid_forward)(vec x, vec p0, vec p1)
     return v_add(y, v_sub(yl, ll));
 }
 
-static inline vec AG_FN(ag_log_sigmoid_derivative)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_log_sigmoid_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec el, e = AG_FN(ag_exp_dw)(v_neg(v_abs(x)), AG_C(0), AG_C(0), &el), n;
@@ -58,7 +58,7 @@ static inline vec AG_FN(ag_log_sigmoid_derivative)(vec x, vec p0, vec p1)
     return v_select(v_ge(x, AG_C(0)), n, p);        /* NaN: p is NaN */
 }
 
-static inline vec AG_FN(ag_log_sigmoid_derivative_from_output)(vec y, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_log_sigmoid_derivative_from_output)(vec y, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     return v_neg(AG_FN(ag_expm1)(y));

@@ -27,7 +27,7 @@
  * pieces are sums of positive terms, within 2^-35 relative; near the root of
  * mish' (-1.19) the error is 2^-34 of the largest term.  x clamped to +-1e4
  * where it multiplies a vanishing factor (as silu). */
-static inline dmask ag_mish_nd_(dvec x, dvec *N, dvec *D, dvec *t)
+AG_INLINE dmask ag_mish_nd_(dvec x, dvec *N, dvec *D, dvec *t)
 {
     *t = ag_d32_exp_sat(d_neg(d_abs(x)));
     dmask neg = d_le(x, DC(0));
@@ -37,14 +37,14 @@ static inline dmask ag_mish_nd_(dvec x, dvec *N, dvec *D, dvec *t)
     *D = d_select(neg, d_add(n, DC(2)), d_fma(d_add(*t, *t), *t, p));
     return neg;
 }
-static inline dvec ag_mish_forward_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_mish_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec N, D, t;
     ag_mish_nd_(x, &N, &D, &t);
     return d_mul(d_max(DC(-1e4), x), d_div(N, D));     /* NaN stays NaN; mish(-0) = -0 */
 }
-static inline dvec ag_mish_derivative_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_mish_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec N, D, t;
@@ -61,7 +61,7 @@ AG_D32_OP(mish, 0)
 /* The pieces, for s = 2^64 (x < 0) or 1 (x >= 0): e + el = exp(-|x|),
  * es + esl = (e + el) s, inv = 1/s, W + Wl = 2B^2, 1/(G + Gl) = r + c;
  * returns K = (e + 2)/G rounded once (used for x < 0: T = e K). */
-static inline vec AG_FN(ag_mish_parts_)(vec x, vec *W, vec *Wl, vec *r, vec *c, vec *e, vec *el,
+AG_INLINE vec AG_FN(ag_mish_parts_)(vec x, vec *W, vec *Wl, vec *r, vec *c, vec *e, vec *el,
                                          vec *es, vec *esl, vec *inv)
 {
     vmask neg = v_lt(x, AG_C(0));
@@ -92,7 +92,7 @@ static inline vec AG_FN(ag_mish_parts_)(vec x, vec *W, vec *Wl, vec *r, vec *c, 
     return v_fma(h, *r, v_fma(hl, *r, v_mul(h, *c)));
 }
 
-static inline vec AG_FN(ag_mish_forward)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_mish_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec W, Wl, r, c, e, el, es, esl, inv;
@@ -105,7 +105,7 @@ static inline vec AG_FN(ag_mish_forward)(vec x, vec p0, vec p1)
     return v_copysign(v_select(v_lt(x, AG_C(0)), yn, yp), x);       /* mish(-0) = -0 */
 }
 
-static inline vec AG_FN(ag_mish_derivative)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_mish_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec W, Wl, r, c, e, el, es, esl, inv;

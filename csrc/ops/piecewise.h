@@ -4,4 +4,4 @@
 /* Uses (included before it by ops/all.h): vmath/exp.h. */
 
 #define ag_ops_nanpass AG_FN(ag_ops_nanpass)
-static inline vec ag_ops_nanpass(vec x, vec r) { return v_select(v_isnan(x), x, r); }
+AG_INLINE vec ag_ops_nanpass(vec x, vec r) { return v_select(v_isnan(x), x, r); }

@@ -16,17 +16,17 @@
  * selu' = S or SA e^x, from the output S or y + SA. */
 #define AG_SELU_S_D32_ 0x1.0cfabd6a91132p+0
 #define AG_SELU_SA_D32_ 0x1.c212cc640f031p+0
-static inline dvec ag_selu_forward_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_selu_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     return d_select(d_gt(x, DC(0)), d_mul(DC(AG_SELU_S_D32_), x), d_mul(DC(AG_SELU_SA_D32_), ag_d32_expm1(x)));
 }
-static inline dvec ag_selu_derivative_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_selu_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     return d_select(d_gt(x, DC(0)), DC(AG_SELU_S_D32_), d_mul(DC(AG_SELU_SA_D32_), ag_d32_exp_sat(x)));
 }
-static inline dvec ag_selu_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
+AG_INLINE dvec ag_selu_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     return d_select(d_gt(y, DC(0)), DC(AG_SELU_S_D32_), d_add(y, DC(AG_SELU_SA_D32_)));
@@ -42,12 +42,12 @@ AG_D32_OP(selu, 1)
 #define AG_SELU_MAX_ 0x1.fffffffffffffp+1023
 
 /* (hi + lo) v with one rounding (v finite) */
-static inline vec AG_FN(ag_selu_mul_)(vec v, vec hi, vec lo)
+AG_INLINE vec AG_FN(ag_selu_mul_)(vec v, vec hi, vec lo)
 {
     return v_fma(hi, v, v_mul(lo, v));
 }
 
-static inline vec AG_FN(ag_selu_forward)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_selu_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec xc = v_min(AG_C(AG_SELU_MAX_), x);             /* +inf -> MAX (scale MAX = inf) */
@@ -56,7 +56,7 @@ static inline vec AG_FN(ag_selu_forward)(vec x, vec p0, vec p1)
     return v_select(v_gt(x, AG_C(0)), pos, neg);
 }
 
-static inline vec AG_FN(ag_selu_derivative)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_selu_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     const AG_T k = 53, rk = 0x1p-53;
@@ -66,7 +66,7 @@ static inline vec AG_FN(ag_selu_derivative)(vec x, vec p0, vec p1)
     return v_select(v_gt(x, AG_C(0)), AG_C(AG_SELU_S_HI_), neg);
 }
 
-static inline vec AG_FN(ag_selu_derivative_from_output)(vec y, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_selu_derivative_from_output)(vec y, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec neg = v_add(v_add(y, AG_C(AG_SELU_SA_HI_)), AG_C(AG_SELU_SA_LO_));

@@ -16,24 +16,24 @@
  * float as 0 would), r = 1/(1 + e): sigmoid = r or e r, sigmoid' = e r^2,
  * each within 2^-36 relative before the one rounding to float; from the
  * output y - y^2 (y^2 exact in double, one rounding in double). */
-static inline dvec ag_sigmoid_d32_(dvec x, dvec *e)
+AG_INLINE dvec ag_sigmoid_d32_(dvec x, dvec *e)
 {
     *e = ag_d32_exp_sat(d_neg(d_abs(x)));
     return d_div(DC(1), d_add(DC(1), *e));
 }
-static inline dvec ag_sigmoid_forward_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_sigmoid_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec e, r = ag_sigmoid_d32_(x, &e);
     return d_select(d_ge(x, DC(0)), r, d_mul(e, r));   /* NaN: e r is NaN */
 }
-static inline dvec ag_sigmoid_derivative_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_sigmoid_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec e, r = ag_sigmoid_d32_(x, &e);
     return d_mul(d_mul(e, r), r);
 }
-static inline dvec ag_sigmoid_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
+AG_INLINE dvec ag_sigmoid_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     return d_fnma(y, y, y);
@@ -43,7 +43,7 @@ AG_D32_OP(sigmoid, 0)
  * rounding, the correctly rounded value (<= 0.5 ULP, no widening needed);
  * its backward dy (y - y^2) in double (two float roundings would not stay
  * within 1 ULP). */
-static inline ag_f32v ag_sigmoid_derivative_from_output_f32(ag_f32v y, ag_f32v p0, ag_f32v p1)
+AG_INLINE ag_f32v ag_sigmoid_derivative_from_output_f32(ag_f32v y, ag_f32v p0, ag_f32v p1)
 {
     (void)p0; (void)p1;
     return ag_f32_fnma(y, y, y);
@@ -54,7 +54,7 @@ AG_D32_WRAP_BW_(ag_sigmoid_backward_from_output_f32, ag_sigmoid_derivative_from_
 /* 1/(1 + e + el) = r + *c to about 2^-2p, for e in [0, 1] (or NaN), |el|
  * tiny: 1 + e is split exactly (Fast2Sum d + dl), r = 1/d, and the exact
  * FMA residual t = 1 - r (d + dl) gives the correction c = r t. */
-static inline vec AG_FN(ag_sigmoid_recip_)(vec e, vec el, vec *c)
+AG_INLINE vec AG_FN(ag_sigmoid_recip_)(vec e, vec el, vec *c)
 {
     vec one = AG_C(1);
     vec d = v_add(one, e);
@@ -67,7 +67,7 @@ static inline vec AG_FN(ag_sigmoid_recip_)(vec e, vec el, vec *c)
 
 /* For e + el = exp(-|x|) and es + esl = (e + el) 2^k (any scaling): returns
  * p = 1/(1 + e) and *n = es/(1 + e), each rounded once. */
-static inline vec AG_FN(ag_sigmoid_parts_)(vec e, vec el, vec es, vec esl, vec *n)
+AG_INLINE vec AG_FN(ag_sigmoid_parts_)(vec e, vec el, vec es, vec esl, vec *n)
 {
     vec c, r = AG_FN(ag_sigmoid_recip_)(e, el, &c);
     *n = v_fma(es, r, v_fma(esl, r, v_mul(es, c)));
@@ -75,7 +75,7 @@ static inline vec AG_FN(ag_sigmoid_parts_)(vec e, vec el, vec es, vec esl, vec *
 }
 
 /* (es + esl)/(1 + e + el)^2, rounded once: (r + c)^2 = rr + (rrl + 2 r c). */
-static inline vec AG_FN(ag_sigmoid_dd_)(vec e, vec el, vec es, vec esl)
+AG_INLINE vec AG_FN(ag_sigmoid_dd_)(vec e, vec el, vec es, vec esl)
 {
     vec c, r = AG_FN(ag_sigmoid_recip_)(e, el, &c);
     vec rr = v_mul(r, r);
@@ -83,7 +83,7 @@ static inline vec AG_FN(ag_sigmoid_dd_)(vec e, vec el, vec es, vec esl)
     return v_fma(es, rr, v_fma(es, q, v_mul(esl, rr)));
 }
 
-static inline vec AG_FN(ag_sigmoid_forward)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_sigmoid_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec el, e = AG_FN(ag_exp_dw)(v_neg(v_abs(x)), AG_C(0), AG_C(0), &el), n;
@@ -91,14 +91,14 @@ static inline vec AG_FN(ag_sigmoid_forward)(vec x, vec p0, vec p1)
     return v_select(v_ge(x, AG_C(0)), p, n);          /* NaN: n is NaN */
 }
 
-static inline vec AG_FN(ag_sigmoid_derivative)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_sigmoid_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec el, e = AG_FN(ag_exp_dw)(v_neg(v_abs(x)), AG_C(0), AG_C(0), &el);
     return AG_FN(ag_sigmoid_dd_)(e, el, e, el);
 }
 
-static inline vec AG_FN(ag_sigmoid_derivative_from_output)(vec y, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_sigmoid_derivative_from_output)(vec y, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     return v_fnma(y, y, y);                           /* y - y^2, rounded once */

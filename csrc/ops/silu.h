@@ -19,7 +19,7 @@
  * (-1.278).  x is clamped to [-1e4, 1e4] where it multiplies a vanishing
  * factor (e saturates at e^-708: x e stays far below every float, and
  * +-inf * 0 never occurs); silu(+inf) = +inf. */
-static inline dvec ag_silu_forward_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_silu_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec e, r = ag_sigmoid_d32_(x, &e);
@@ -27,7 +27,7 @@ static inline dvec ag_silu_forward_d32(dvec x, dvec p0, dvec p1)
     dvec s = d_select(pos, r, d_mul(e, r));
     return d_mul(d_select(pos, x, d_max(DC(-1e4), x)), s);   /* NaN stays NaN */
 }
-static inline dvec ag_silu_derivative_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_silu_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec e, r = ag_sigmoid_d32_(x, &e), er = d_mul(e, r);
@@ -45,7 +45,7 @@ AG_D32_OP(silu, 0)
 
 /* a = sigmoid(x) s, b = sigmoid(-x), *inv = 1/s with s = 2^64 for x < 0, else 1
  * (for the derivative). */
-static inline vec AG_FN(ag_silu_parts_)(vec x, vec *b, vec *inv)
+AG_INLINE vec AG_FN(ag_silu_parts_)(vec x, vec *b, vec *inv)
 {
     vmask neg = v_lt(x, AG_C(0));
     vec esl, es = AG_FN(ag_exp_dw)(v_neg(v_abs(x)), AG_C(0), v_select(neg, AG_C(AG_TAIL_SCALE_), AG_C(0)), &esl);
@@ -60,7 +60,7 @@ static inline vec AG_FN(ag_silu_parts_)(vec x, vec *b, vec *inv)
 /* x sigmoid(x) = x A (r + c) with A = 1 (x >= 0) or (e + el) 2^64 (x < 0):
  * the product x A is split exactly (FMA) and the whole rounded once.  For
  * x > 40, silu(x) rounds to x (x e^-x < 2^-54 x); that also gives silu(inf). */
-static inline vec AG_FN(ag_silu_forward)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_silu_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vmask neg = v_lt(x, AG_C(0));
@@ -75,7 +75,7 @@ static inline vec AG_FN(ag_silu_forward)(vec x, vec p0, vec p1)
     return v_copysign(y, x);                           /* silu(-inf) = silu(-0) = -0 */
 }
 
-static inline vec AG_FN(ag_silu_derivative)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_silu_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec b, inv, a = AG_FN(ag_silu_parts_)(x, &b, &inv);

@@ -24,20 +24,20 @@
  * the output -expm1(-beta y); each within 2^-35 relative before the one
  * rounding.  The switch to the linear branch is PyTorch's: beta x rounded to
  * float compared with the threshold, so it is made on the float side. */
-static inline dvec ag_softplus_sp_d32_(dvec x, dvec beta, dvec thr)
+AG_INLINE dvec ag_softplus_sp_d32_(dvec x, dvec beta, dvec thr)
 {
     (void)thr;
     dvec z = d_mul(beta, x);
     dvec t = ag_d32_exp_sat(d_neg(d_abs(z)));
     return d_mul(d_add(d_max(DC(0), z), ag_d32_log1p01(t)), d_div(DC(1), beta));   /* NaN stays NaN */
 }
-static inline dvec ag_softplus_sig_d32_(dvec x, dvec beta, dvec thr)
+AG_INLINE dvec ag_softplus_sig_d32_(dvec x, dvec beta, dvec thr)
 {
     (void)thr;
     dvec z = d_mul(beta, x), e, r = ag_sigmoid_d32_(z, &e);
     return d_select(d_ge(z, DC(0)), r, d_mul(e, r));
 }
-static inline dvec ag_softplus_fo_d32_(dvec y, dvec beta, dvec thr)
+AG_INLINE dvec ag_softplus_fo_d32_(dvec y, dvec beta, dvec thr)
 {
     (void)thr;
     return d_neg(ag_d32_expm1(d_neg(d_mul(beta, y))));
@@ -47,23 +47,23 @@ AG_D32_WRAP_(ag_softplus_sig_f32_, ag_softplus_sig_d32_)
 AG_D32_WRAP_BW_(ag_softplus_sig_bw_f32_, ag_softplus_sig_d32_)
 AG_D32_WRAP_(ag_softplus_fo_f32_, ag_softplus_fo_d32_)
 AG_D32_WRAP_BW_(ag_softplus_fo_bw_f32_, ag_softplus_fo_d32_)
-static inline ag_f32v ag_softplus_forward_f32(ag_f32v x, ag_f32v beta, ag_f32v thr)
+AG_INLINE ag_f32v ag_softplus_forward_f32(ag_f32v x, ag_f32v beta, ag_f32v thr)
 {
     return v_select(v_gt(v_mul(beta, x), thr), x, ag_softplus_sp_f32_(x, beta, thr));
 }
-static inline ag_f32v ag_softplus_derivative_f32(ag_f32v x, ag_f32v beta, ag_f32v thr)
+AG_INLINE ag_f32v ag_softplus_derivative_f32(ag_f32v x, ag_f32v beta, ag_f32v thr)
 {
     return v_select(v_gt(v_mul(beta, x), thr), AG_C(1), ag_softplus_sig_f32_(x, beta, thr));
 }
-static inline ag_f32v ag_softplus_backward_f32(ag_f32v dy, ag_f32v x, ag_f32v beta, ag_f32v thr)
+AG_INLINE ag_f32v ag_softplus_backward_f32(ag_f32v dy, ag_f32v x, ag_f32v beta, ag_f32v thr)
 {
     return v_select(v_gt(v_mul(beta, x), thr), dy, ag_softplus_sig_bw_f32_(dy, x, beta, thr));
 }
-static inline ag_f32v ag_softplus_derivative_from_output_f32(ag_f32v y, ag_f32v beta, ag_f32v thr)
+AG_INLINE ag_f32v ag_softplus_derivative_from_output_f32(ag_f32v y, ag_f32v beta, ag_f32v thr)
 {
     return v_select(v_gt(v_mul(beta, y), thr), AG_C(1), ag_softplus_fo_f32_(y, beta, thr));
 }
-static inline ag_f32v ag_softplus_backward_from_output_f32(ag_f32v dy, ag_f32v y, ag_f32v beta, ag_f32v thr)
+AG_INLINE ag_f32v ag_softplus_backward_from_output_f32(ag_f32v dy, ag_f32v y, ag_f32v beta, ag_f32v thr)
 {
     return v_select(v_gt(v_mul(beta, y), thr), dy, ag_softplus_fo_bw_f32_(dy, y, beta, thr));
 }
@@ -71,7 +71,7 @@ static inline ag_f32v ag_softplus_backward_from_output_f32(ag_f32v dy, ag_f32v y
 
 /* zh + zl = beta x exactly (zl = 0 where zh is +-inf or NaN); returns
  * e + *el = exp(-|beta x|). */
-static inline vec AG_FN(ag_softplus_e_)(vec x, vec beta, vec *zh, vec *zl, vec *el)
+AG_INLINE vec AG_FN(ag_softplus_e_)(vec x, vec beta, vec *zh, vec *zl, vec *el)
 {
     vec h = v_mul(beta, x);
     vec l = v_fms(beta, x, h);
@@ -81,7 +81,7 @@ static inline vec AG_FN(ag_softplus_e_)(vec x, vec beta, vec *zh, vec *zl, vec *
     return AG_FN(ag_exp_dw)(v_neg(v_abs(h)), v_select(v_ge(h, AG_C(0)), v_neg(l), l), AG_C(0), el);
 }
 
-static inline vec AG_FN(ag_softplus_forward)(vec x, vec beta, vec threshold)
+AG_INLINE vec AG_FN(ag_softplus_forward)(vec x, vec beta, vec threshold)
 {
     vec zh, zl, el, e = AG_FN(ag_softplus_e_)(x, beta, &zh, &zl, &el);
     vec ll, l = AG_FN(ag_log1p_dw)(e, &ll);
@@ -100,7 +100,7 @@ static inline vec AG_FN(ag_softplus_forward)(vec x, vec beta, vec threshold)
     return v_select(lin, x, r);
 }
 
-static inline vec AG_FN(ag_softplus_derivative)(vec x, vec beta, vec threshold)
+AG_INLINE vec AG_FN(ag_softplus_derivative)(vec x, vec beta, vec threshold)
 {
     vec zh, zl, el, e = AG_FN(ag_softplus_e_)(x, beta, &zh, &zl, &el), n;
     vec p = AG_FN(ag_sigmoid_parts_)(e, el, e, el, &n);
@@ -108,7 +108,7 @@ static inline vec AG_FN(ag_softplus_derivative)(vec x, vec beta, vec threshold)
     return v_select(v_gt(zh, threshold), AG_C(1), s);
 }
 
-static inline vec AG_FN(ag_softplus_derivative_from_output)(vec y, vec beta, vec threshold)
+AG_INLINE vec AG_FN(ag_softplus_derivative_from_output)(vec y, vec beta, vec threshold)
 {
     vec z = v_mul(beta, y);
     vec d = v_neg(AG_FN(ag_expm1)(v_neg(z)));

@@ -13,19 +13,19 @@
  * sign(x) (|x| t or 1 - t) (1 - t >= 1/2 for |x| >= 1: no cancellation, and
  * +-1 at +-inf), softsign' = t^2, from the output (1 - |y|)^2: at most 4
  * roundings of 2^-53 before the one to float. */
-static inline dvec ag_softsign_forward_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_softsign_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec a = d_abs(x), t = d_div(DC(1), d_add(DC(1), a));
     return d_copysign(d_select(d_lt(a, DC(1)), d_mul(a, t), d_sub(DC(1), t)), x);
 }
-static inline dvec ag_softsign_derivative_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_softsign_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec t = d_div(DC(1), d_add(DC(1), d_abs(x)));
     return d_mul(t, t);
 }
-static inline dvec ag_softsign_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
+AG_INLINE dvec ag_softsign_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec t = d_sub(DC(1), d_abs(y));
@@ -34,7 +34,7 @@ static inline dvec ag_softsign_derivative_from_output_d32(dvec y, dvec p0, dvec 
 AG_D32_OP(softsign, 1)
 #else /* float64 */
 
-static inline vec AG_FN(ag_softsign_forward)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_softsign_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec a = v_abs(x), one = AG_C(1);
@@ -43,14 +43,14 @@ static inline vec AG_FN(ag_softsign_forward)(vec x, vec p0, vec p1)
     return v_copysign(v_select(small, t, v_sub(one, t)), x);
 }
 
-static inline vec AG_FN(ag_softsign_derivative)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_softsign_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec t = v_div(AG_C(1), v_add(AG_C(1), v_abs(x)));
     return v_mul(t, t);
 }
 
-static inline vec AG_FN(ag_softsign_derivative_from_output)(vec y, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_softsign_derivative_from_output)(vec y, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec t = v_sub(AG_C(1), v_abs(y));

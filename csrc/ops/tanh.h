@@ -14,14 +14,14 @@
  * (2 + m in [1, 2]: no cancellation); tanh' = 4e/(1 + e)^2, e = e^-2|x|
  * (saturating at e^-708: rounds to the same float as the exact value);
  * from the output 1 - y^2, one rounding in double (y^2 exact). */
-static inline dvec ag_tanh_forward_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_tanh_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec t = d_abs(x);
     dvec m = ag_d32_expm1(d_neg(d_add(t, t)));
     return d_copysign(d_div(d_neg(m), d_add(DC(2), m)), x);   /* tanh(-0) = -0 */
 }
-static inline dvec ag_tanh_derivative_d32(dvec x, dvec p0, dvec p1)
+AG_INLINE dvec ag_tanh_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     dvec t = d_abs(x);
@@ -29,7 +29,7 @@ static inline dvec ag_tanh_derivative_d32(dvec x, dvec p0, dvec p1)
     dvec d = d_add(DC(1), e);
     return d_div(d_mul(DC(4), e), d_mul(d, d));
 }
-static inline dvec ag_tanh_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
+AG_INLINE dvec ag_tanh_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     return d_fnma(y, y, DC(1));
@@ -39,7 +39,7 @@ AG_D32_OP(tanh, 0)
  * rounding, the correctly rounded value (<= 0.5 ULP, no widening needed);
  * its backward dy (1 - y^2) in double (two float roundings would not stay
  * within 1 ULP). */
-static inline ag_f32v ag_tanh_derivative_from_output_f32(ag_f32v y, ag_f32v p0, ag_f32v p1)
+AG_INLINE ag_f32v ag_tanh_derivative_from_output_f32(ag_f32v y, ag_f32v p0, ag_f32v p1)
 {
     (void)p0; (void)p1;
     return ag_f32_fnma(y, y, ag_f32_set1(1.0f));
@@ -47,13 +47,13 @@ static inline ag_f32v ag_tanh_derivative_from_output_f32(ag_f32v y, ag_f32v p0, 
 AG_D32_WRAP_BW_(ag_tanh_backward_from_output_f32, ag_tanh_derivative_from_output_d32)
 #else /* float64 */
 
-static inline vec AG_FN(ag_tanh_forward)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_tanh_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     return AG_FN(ag_tanh)(x);
 }
 
-static inline vec AG_FN(ag_tanh_derivative)(vec x, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_tanh_derivative)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec y = v_abs(x);
@@ -62,7 +62,7 @@ static inline vec AG_FN(ag_tanh_derivative)(vec x, vec p0, vec p1)
     return AG_FN(ag_sigmoid_dd_)(v_mul(e4, q), v_mul(e4l, q), e4, e4l);
 }
 
-static inline vec AG_FN(ag_tanh_derivative_from_output)(vec y, vec p0, vec p1)
+AG_INLINE vec AG_FN(ag_tanh_derivative_from_output)(vec y, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     return v_fnma(y, y, AG_C(1));

@@ -57,7 +57,7 @@
  * Phi(-t): f32 degree 4, < 2^-28.7; f64 degree 8, < 2^-58.4.  The last
  * Horner step a0 + v A1 is kept exact (a0 - p is exact by Sterbenz: v A1 is
  * within 9% of a0), so A is good to ~2^-2p plus the fit. */
-static inline vec AG_FN(ag_ncdf_a_)(vec v, vec *al)
+AG_INLINE vec AG_FN(ag_ncdf_a_)(vec v, vec *al)
 {
 #if AG_IS_F32
     vec p = AG_C(0x1.caa98p-14f);
@@ -99,7 +99,7 @@ static inline vec AG_FN(ag_ncdf_a_)(vec v, vec *al)
 #define AG_NCDF_PICK_(c1, c2, c3) v_select(m1, AG_C(c1), v_select(m2, AG_C(c2), AG_C(c3)))
 
 /* r(u) and (returned in *k) the K of u's piece. */
-static inline vec AG_FN(ag_ncdf_r_)(vec u, vec *k)
+AG_INLINE vec AG_FN(ag_ncdf_r_)(vec u, vec *k)
 {
     vmask m1 = v_gt(u, AG_C(AG_NCDF_U1_)), m2 = v_gt(u, AG_C(AG_NCDF_U2_));
     vec v = v_sub(u, AG_NCDF_PICK_(0.875, 0.25, 0));     /* exact */
@@ -144,7 +144,7 @@ static inline vec AG_FN(ag_ncdf_r_)(vec u, vec *k)
 /* u = c/(x2 + x2l) for c = 1/2 or 1, with x2 + x2l an exact square: the
  * quotient corrected once with its exact residual, so u is within ~0.5 ULP
  * (r barely depends on it: |u r'(u)| < 0.3). */
-static inline vec AG_FN(ag_ncdf_u_)(AG_T c, vec x2, vec x2l)
+AG_INLINE vec AG_FN(ag_ncdf_u_)(AG_T c, vec x2, vec x2l)
 {
     vec q = v_div(v_set1(c), x2);
     vec rho = v_fnma(q, x2l, v_fnma(q, x2, v_set1(c)));
@@ -152,7 +152,7 @@ static inline vec AG_FN(ag_ncdf_u_)(AG_T c, vec x2, vec x2l)
 }
 
 /* s + *e = a + b exactly (2Sum, any magnitudes). */
-static inline vec AG_FN(ag_2sum_)(vec a, vec b, vec *e)
+AG_INLINE vec AG_FN(ag_2sum_)(vec a, vec b, vec *e)
 {
     vec s = v_add(a, b), bb = v_sub(s, a);
     *e = v_add(v_sub(a, v_sub(s, bb)), v_sub(b, bb));
@@ -162,7 +162,7 @@ static inline vec AG_FN(ag_2sum_)(vec a, vec b, vec *e)
 /* e^(hi + lo + K + r(u)) 2^k as a double-word (return + *yl, ag_exp_dw;
  * k as there), for hi + lo an exact sum (|lo| <= ulp(hi)): with
  * hi + lo = -t^2/2 and u = 1/t^2 this is t Phi(-t) 2^k. */
-static inline vec AG_FN(ag_ncdf_tail_)(vec u, vec hi, vec lo, vec k2, vec *yl)
+AG_INLINE vec AG_FN(ag_ncdf_tail_)(vec u, vec hi, vec lo, vec k2, vec *yl)
 {
     vec k, r = AG_FN(ag_ncdf_r_)(u, &k);
     vec w = v_add(k, r);                                 /* Fast2Sum: |k| >= 1 > |r| */
@@ -185,7 +185,7 @@ static inline vec AG_FN(ag_ncdf_tail_)(vec u, vec hi, vec lo, vec k2, vec *yl)
 #define AG_ERFC_LNS2L_ 0x1.abc9e3b39803fp-57
 #endif
 
-static inline vec AG_FN(ag_erfc)(vec x)
+AG_INLINE vec AG_FN(ag_erfc)(vec x)
 {
     vec a = v_min(AG_C(AG_ERFC_AMAX_), v_abs(x));     /* NaN stays NaN */
     vec a2 = v_mul(a, a), a2l = v_fms(a, a, a2);      /* a^2 = a2 + a2l */

@@ -80,7 +80,7 @@
  * expm1 (Lawson IRLS in mpmath, coefficients rounded to the dtype):
  *   f32: degree 5 in P, |expm1 rel err| < 2^-28.7 (exp: < 2^-30.5);
  *   f64: degree 10 in P, |expm1 rel err| < 2^-60.0 (exp: < 2^-61.3). */
-static inline vec AG_FN(ag_exp_poly3_)(vec r)
+AG_INLINE vec AG_FN(ag_exp_poly3_)(vec r)
 {
 #if AG_IS_F32
     vec p = AG_C(0x1.a0337ap-13f);
@@ -129,7 +129,7 @@ static inline vec AG_FN(ag_exp_poly3_)(vec r)
  * returns p in [0.7, 1.42] (or NaN), n, integral and NaN-free, and the low
  * part pl with p + pl = e^r to about 0.2 ULP of p.  x is
  * first clamped to [xmin, XMAX]; nmin = round(xmin/ln2). */
-static inline vec AG_FN(ag_exp_core_)(vec x, vec lo, AG_T xmin, AG_T nmin, vec *n_out, vec *pl_out)
+AG_INLINE vec AG_FN(ag_exp_core_)(vec x, vec lo, AG_T xmin, AG_T nmin, vec *n_out, vec *pl_out)
 {
     x = v_max(v_set1(xmin), v_min(AG_C(AG_EXP_XMAX_), x)); /* NaN stays NaN */
     vec n = v_round(v_mul(x, AG_C(AG_EXP_LOG2E_)));
@@ -147,26 +147,26 @@ static inline vec AG_FN(ag_exp_core_)(vec x, vec lo, AG_T xmin, AG_T nmin, vec *
     return p;
 }
 
-static inline vec AG_FN(ag_exp)(vec x)
+AG_INLINE vec AG_FN(ag_exp)(vec x)
 {
     vec n, pl, p = AG_FN(ag_exp_core_)(x, AG_C(0), AG_EXP_XMIN_, AG_EXP_NMIN_, &n, &pl);
     return v_ldexp(p, n);
 }
 
-static inline vec AG_FN(ag_exp_hilo)(vec hi, vec lo)
+AG_INLINE vec AG_FN(ag_exp_hilo)(vec hi, vec lo)
 {
     lo = v_min(v_max(lo, AG_C(-0x1p-10)), AG_C(0x1p-10)); /* NaN -> -2^-10 */
     vec n, pl, p = AG_FN(ag_exp_core_)(hi, lo, AG_EXP_XMIN_, AG_EXP_NMIN_, &n, &pl);
     return v_ldexp(p, n);
 }
 
-static inline vec AG_FN(ag_exp_scaled)(vec x, vec k)
+AG_INLINE vec AG_FN(ag_exp_scaled)(vec x, vec k)
 {
     vec n, pl, p = AG_FN(ag_exp_core_)(x, AG_C(0), AG_EXP_XMINS_, AG_EXP_NMINS_, &n, &pl);
     return v_ldexp(p, v_add(n, k));
 }
 
-static inline vec AG_FN(ag_exp_dw)(vec x, vec lo, vec k, vec *elo)
+AG_INLINE vec AG_FN(ag_exp_dw)(vec x, vec lo, vec k, vec *elo)
 {
     lo = v_min(v_max(lo, AG_C(-0x1p-10)), AG_C(0x1p-10)); /* NaN -> -2^-10 */
     vec n, pl, p = AG_FN(ag_exp_core_)(x, lo, AG_EXP_XMINS_, AG_EXP_NMINS_, &n, &pl);

@@ -63,14 +63,14 @@
 #define AG_D32_XMAX_ 709.0
 
 /* r = xc - k ln2 and k = round(xc / ln2), for xc already clamped to [XMIN, XMAX]. */
-static inline ag_f64v ag_d32_reduce_clamped_(ag_f64v xc, ag_f64v *k)
+AG_INLINE ag_f64v ag_d32_reduce_clamped_(ag_f64v xc, ag_f64v *k)
 {
     *k = d_round(d_mul(xc, DC(AG_D32_LOG2E_)));
     return d_fnma(*k, DC(AG_D32_LN2_), xc);
 }
 
 /* r = x - n ln2 and n (NaN-free) for x clamped to [XMIN, XMAX]; NaN x gives NaN r. */
-static inline ag_f64v ag_d32_reduce_(ag_f64v x, ag_f64v *n)
+AG_INLINE ag_f64v ag_d32_reduce_(ag_f64v x, ag_f64v *n)
 {
     ag_f64v k, r = ag_d32_reduce_clamped_(d_max(DC(AG_D32_XMIN_), d_min(DC(AG_D32_XMAX_), x)), &k);
     *n = d_max(k, DC(-1021.0));                                       /* no-op, but NaN -> -1021 */
@@ -78,7 +78,7 @@ static inline ag_f64v ag_d32_reduce_(ag_f64v x, ag_f64v *n)
 }
 
 /* expm1(r) on |r| <= 0.3466 to 2^-37.4 relative (Q above). */
-static inline ag_f64v ag_d32_expm1_poly_(ag_f64v r)
+AG_INLINE ag_f64v ag_d32_expm1_poly_(ag_f64v r)
 {
     ag_f64v q = DC(0x1.a00397e126f86p-16);
     q = d_fma(q, r, DC(0x1.a16f61d432c7dp-13));
@@ -90,7 +90,7 @@ static inline ag_f64v ag_d32_expm1_poly_(ag_f64v r)
     return d_fma(d_mul(r, r), q, r);
 }
 
-static inline ag_f64v ag_d32_exp_sat(ag_f64v x)
+AG_INLINE ag_f64v ag_d32_exp_sat(ag_f64v x)
 {
     ag_f64v n, r = ag_d32_reduce_(x, &n);
     return ag_f64_scalef(d_add(DC(1), ag_d32_expm1_poly_(r)), n);   /* exact: 1 + q in [0.7, 1.42] */
@@ -102,7 +102,7 @@ static inline ag_f64v ag_d32_exp_sat(ag_f64v x)
  * number), the reduction above, e^r by a degree-6 near-minimax polynomial (Lawson IRLS in
  * mpmath; relative error 2^-28.3 on |r| <= 0.3468), times 2^n exactly (scalef: a normal
  * double).  About 12 operations per vector, 6 fewer than ag_d32_exp. */
-static inline ag_f64v ag_d32_exp_le0_coarse(ag_f64v x)
+AG_INLINE ag_f64v ag_d32_exp_le0_coarse(ag_f64v x)
 {
     ag_f64v n, r = ag_d32_reduce_clamped_(d_max(x, DC(AG_D32_XMIN_)), &n);
     ag_f64v p = DC(0x1.6a23c02b22196p-10);
@@ -115,14 +115,14 @@ static inline ag_f64v ag_d32_exp_le0_coarse(ag_f64v x)
     return d_select(d_lt(x, DC(AG_D32_XMIN_)), DC(0), ag_f64_scalef(p, n));
 }
 
-static inline ag_f64v ag_d32_exp(ag_f64v x)
+AG_INLINE ag_f64v ag_d32_exp(ag_f64v x)
 {
     ag_f64v e = ag_d32_exp_sat(x);
     e = d_select(d_lt(x, DC(AG_D32_XMIN_)), DC(0), e);
     return d_select(d_gt(x, DC(AG_D32_XMAX_)), DC(INFINITY), e);
 }
 
-static inline ag_f64v ag_d32_expm1(ag_f64v x)
+AG_INLINE ag_f64v ag_d32_expm1(ag_f64v x)
 {
     ag_f64v n, r = ag_d32_reduce_(x, &n);
     ag_f64v q = ag_d32_expm1_poly_(r), s = d_pow2i(n);

@@ -14,7 +14,7 @@
  */
 /* Uses (included before it by ops/all.h): vmath/exp.h. */
 
-static inline vec AG_FN(ag_exp_le0)(vec z)
+AG_INLINE vec AG_FN(ag_exp_le0)(vec z)
 {
 #if AG_IS_F32
     const AG_T log2e = 0x1.715476p+0f, ln2hi = 0x1.62e4p-1f, ln2lo = 0x1.7f7d1cp-20f;

@@ -25,7 +25,7 @@
 
 /* expm1(x + lo) = k (S + C), with |C| <= 0.2 |S|, k = 2 (k = 1 for tiny x,
  * where S = x, C = lo) and S finite. */
-static inline vec AG_FN(ag_expm1_core_)(vec x, vec lo, vec *C, vec *k)
+AG_INLINE vec AG_FN(ag_expm1_core_)(vec x, vec lo, vec *C, vec *k)
 {
 #if AG_IS_F32
     const AG_T log2e = 0x1.715476p+0f, ln2hi = 0x1.62e4p-1f, ln2lo = 0x1.7f7d1cp-20f;
@@ -64,13 +64,13 @@ static inline vec AG_FN(ag_expm1_core_)(vec x, vec lo, vec *C, vec *k)
     return v_select(tn, x, s);
 }
 
-static inline vec AG_FN(ag_expm1)(vec x)
+AG_INLINE vec AG_FN(ag_expm1)(vec x)
 {
     vec C, k, S = AG_FN(ag_expm1_core_)(x, AG_C(-0.0), &C, &k);  /* -0: expm1(-0) = -0 + -0 */
     return v_mul(v_add(S, C), k);
 }
 
-static inline vec AG_FN(ag_expm1_mul)(vec x, vec lo, vec a, vec al)
+AG_INLINE vec AG_FN(ag_expm1_mul)(vec x, vec lo, vec a, vec al)
 {
     vec C, k, S = AG_FN(ag_expm1_core_)(x, lo, &C, &k);
     return v_mul(v_fma(a, S, v_fma(al, S, v_mul(a, C))), k);

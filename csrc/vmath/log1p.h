@@ -24,7 +24,7 @@
  */
 /* Uses (included before it by ops/all.h): vmath/exp.h. */
 
-static inline vec AG_FN(ag_log1p_dw)(vec x, vec *lo_out)
+AG_INLINE vec AG_FN(ag_log1p_dw)(vec x, vec *lo_out)
 {
 #if AG_IS_F32
     const AG_T ln2hi = 0x1.62e4p-1f, ln2lo = 0x1.7f7d1cp-20f;
@@ -90,7 +90,7 @@ static inline vec AG_FN(ag_log1p_dw)(vec x, vec *lo_out)
     return res;
 }
 
-static inline vec AG_FN(ag_log1p)(vec x)
+AG_INLINE vec AG_FN(ag_log1p)(vec x)
 {
     vec lo;
     return AG_FN(ag_log1p_dw)(x, &lo);

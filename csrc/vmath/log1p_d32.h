@@ -26,7 +26,7 @@
 
 #include "d32.h"
 
-static inline ag_f64v ag_d32_log1p01(ag_f64v u)
+AG_INLINE ag_f64v ag_d32_log1p01(ag_f64v u)
 {
     ag_f64v one = DC(1);
     ag_f64v w = d_add(one, u);

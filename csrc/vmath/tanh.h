@@ -15,7 +15,7 @@
  */
 /* Uses (included before it by ops/all.h): vmath/exp.h. */
 
-static inline vec AG_FN(ag_tanh)(vec x)
+AG_INLINE vec AG_FN(ag_tanh)(vec x)
 {
     vec y = v_abs(x);
     vec z = v_mul(y, y);
