@@ -7,7 +7,8 @@
  *     bytes read and written (the copy roofline; the drivers read their input(s) and write
  *     one output).
  *   make -C csrc softmax-speed [SPEED_ARGS="-n 1000 -r 16000 -p avx512"]
- * Options: -n N row length (default 1000), -r R rows at size (default 16000), -p path. */
+ * Options: -n N row length (default 1000), -r R rows at size (default 16000), -p path,
+ * -o k|d kernels or drivers only, -w 0,2,4 only these drivers (their indices in dnames). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdint.h>
@@ -191,12 +192,13 @@ static void run_driver(void *p)
 int main(int argc, char **argv)
 {
     ptrdiff_t n = 1000, rows = 16000;
-    const char *path = NULL, *only = NULL;
+    const char *path = NULL, *only = NULL, *which = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "-n")) n = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "-r")) rows = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "-p")) path = argv[i + 1];
         else if (!strcmp(argv[i], "-o")) only = argv[i + 1];   /* "k" kernels only, "d" drivers only */
+        else if (!strcmp(argv[i], "-w")) which = argv[i + 1];  /* drivers: e.g. "0,2,3" (indices) */
         else { fprintf(stderr, "usage: %s [-n N] [-r R] [-p path] [-o k|d]\n", argv[0]); return 2; }
     }
     if (path && ag_set_isa(path) != 0) { fprintf(stderr, "no path %s\n", path); return 2; }
@@ -233,6 +235,7 @@ int main(int argc, char **argv)
         int64_t *tgt = malloc(rows * sizeof *tgt);
         for (ptrdiff_t i = 0; i < rows; i++) tgt[i] = (i * 7919) % n;
         for (int w = 0; w < D_NK; w++) {
+            if (which && !strchr(which, '0' + w)) continue;
             printf("%-30s", dnames[w]);
             for (int f32 = 1; f32 >= 0; f32--) {
                 size_t es = f32 ? 4 : 8;
