@@ -436,27 +436,6 @@ static void AG_FN(k_sm_col_backward)(int op, ptrdiff_t n, ptrdiff_t ncols, const
 }
 
 #if !AG_IS_F32
-/* e^(x - m) for float64 rows (x <= m): sm_expdiff_'s value bit for bit, cheaper.  The exact
- * difference d + lo goes through ag_exp_hilo's core (vmath/exp.h: the same clamps, reduction,
- * polynomial and reconstruction p + 2^n, p in [0.7, 1.42] within 0.65 ULP of e^r) and only
- * the final scaling differs: ag_exp_hilo's v_ldexp(p, n) (two exact steps, one rounding:
- * 13 vector operations on AVX-512) becomes scalef(p, n + 55) * 2^-55 (3 operations).
- * d <= 0 gives n in [-1076, 0] (the core clamps d at -746 and a NaN n to -1076), so
- * n + 55 lies in [-1021, 55] and p 2^(n+55) >= 0.7 2^-1021 is a normal double formed exactly
- * (scalef within its contract, simd/scalar.h); the product with 2^-55 is then exact for a
- * normal result and rounded once for a subnormal one: p 2^n correctly rounded, as ldexp
- * gives it.  Every ISA does IEEE operations on the same values, so the bits agree across
- * paths and with sm_expdiff_ (compared over 1.6e7 random and special (x, m) pairs, subnormal
- * results included, on the scalar and AVX-512 paths when this was written). */
-static inline vec AG_FN(sm_expdiff64_)(vec x, vec m)
-{
-    vec lo, d = AG_FN(sm_diff_)(x, m, &lo), n, pl;
-    lo = v_min(v_max(lo, AG_C(-0x1p-10)), AG_C(0x1p-10));   /* NaN -> -2^-10, as ag_exp_hilo */
-    vec p = AG_FN(ag_exp_core_)(d, lo, -746.0, -1076.0, &n, &pl);
-    (void)pl;
-    return v_mul(ag_f64_scalef(p, v_add(n, AG_C(55))), AG_C(0x1p-55));
-}
-
 /* ---- forward kernels computed in double, for float32 and float64 (softmax_fwd.h) ---- */
 
 #define AG_SMW_COLS ((ptrdiff_t)128)   /* columns of a block of the forward column kernels */

@@ -35,7 +35,7 @@
 #define SMW_LDT(p, c) v_load_tail(p, c)
 #define SMW_ST(p, v) v_store(p, v)
 #define SMW_STT(p, c, v) v_store_tail(p, c, v)
-#define SMW_EXPD(x, m) AG_FN(sm_expdiff64_)(x, m)
+#define SMW_EXPD(x, m) AG_FN(sm_expdiff_)(x, m)
 #endif
 
 static inline vec SMW_NAME(smw_ld_)(const SMW_IO *p, ptrdiff_t c)
