@@ -253,6 +253,34 @@ static void AG_FN(k_ce_cols)(const ag_ce_block *b)
 
 /* ---- elementwise losses ---- */
 
+/* log1p(u) for u = e^-|x| in [0, 1] (softplus(-x) of BCE with logits).  float32: a polynomial
+ * instead of the general ag_log1p (vmath/log1p.h: ~60 operations and a division per vector,
+ * half of BCE's time): log1p(u) = u + u^2 Q(u), Q of degree 9 fitted (Lawson IRLS in NumPy)
+ * to (log1p(u) - u)/u^2 for the error of u + u^2 Q relative to log1p(u) on (0, 1]: 2^-30.2
+ * with the coefficients rounded to float.  Evaluated in float (Horner, then one fma(u^2, Q, u),
+ * the leading u exact and the rounded terms at most half of the result): within 1.24 ULP of
+ * log1p(u), measured against double log1p over 2e6 uniform u in (0, 1] and 1e5 log-spaced u
+ * down to 2^-149; log1p(1) = ln 2 correctly rounded; tiny u gives u exactly (u^2 underflows);
+ * log1p(0) = 0, NaN -> NaN.  12 operations, no division.  float64 keeps ag_log1p. */
+static inline vec AG_FN(ls_log1p01_)(vec u)
+{
+#if AG_IS_F32
+    vec q = AG_C(0x1.0fb9c6p-9f);
+    q = v_fma(q, u, AG_C(-0x1.beb326p-7f));
+    q = v_fma(q, u, AG_C(0x1.57ec36p-5f));
+    q = v_fma(q, u, AG_C(-0x1.544706p-4f));
+    q = v_fma(q, u, AG_C(0x1.fea83cp-4f));
+    q = v_fma(q, u, AG_C(-0x1.4a545cp-3f));
+    q = v_fma(q, u, AG_C(0x1.978284p-3f));
+    q = v_fma(q, u, AG_C(-0x1.ffc42p-3f));
+    q = v_fma(q, u, AG_C(0x1.5553a6p-2f));
+    q = v_fma(q, u, AG_C(-0x1.fffff8p-2f));
+    return v_fma(v_mul(u, u), q, u);
+#else
+    return AG_FN(ag_log1p)(u);
+#endif
+}
+
 /* The i-th vector of an optional operand: p[i..] (step 1), *p (step 0), or `dflt`. */
 static inline vec AG_FN(ls_opt_)(const AG_T *p, ptrdiff_t step, ptrdiff_t i, ptrdiff_t r, vec dflt)
 {
@@ -273,7 +301,7 @@ static void AG_FN(k_bce_logits)(const ag_pointwise_run *a)
         vec lw = v_fma(v_sub(pwv, one), tv, one);                 /* 1 + (pw - 1) t */
         vec e = AG_FN(ag_exp_le0)(v_neg(v_abs(xv)));             /* e^-|x| in [0, 1] */
         if (a->loss) {
-            vec sp = v_add(v_max(zero, v_neg(xv)), AG_FN(ag_log1p)(e));  /* softplus(-x); NaN kept */
+            vec sp = v_add(v_max(zero, v_neg(xv)), AG_FN(ls_log1p01_)(e));  /* softplus(-x); NaN kept */
             AG_FN(ls_st_)((AG_T *)a->loss + i, r, v_mul(wv, v_fma(v_sub(one, tv), xv, v_mul(lw, sp))));
         }
         if (a->dx) {

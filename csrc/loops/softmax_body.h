@@ -120,17 +120,33 @@ static void AG_FN(sm_fold_sum_)(const vec *hi, const vec *lo, ptrdiff_t used, do
     AG_FN(sm_put_dw_)(s, e, out);
 }
 
-/* max of x[0..n) by slots; NaN if any element is NaN (tracked apart: v_max drops it). */
+/* max of x[0..n) by slots; NaN if any element is NaN (tracked apart: v_max drops it).  The
+ * maximum does not depend on the order, so the main loop keeps four blocks of slots (four
+ * independent max chains: one chain waits on v_max's latency for every vector) and
+ * folds them into the first before the tail. */
 static AG_T AG_FN(sm_max_)(ptrdiff_t n, const AG_T *x)
 {
     const vec ninf = AG_C(-INFINITY);
-    vec m[AG_SM_NV];
+    vec m[AG_SM_NV], m1[AG_SM_NV], m2[AG_SM_NV], m3[AG_SM_NV];
     vmask nan[AG_SM_NV];
     for (int j = 0; j < AG_SM_NV; j++) {
-        m[j] = ninf;
+        m[j] = m1[j] = m2[j] = m3[j] = ninf;
         nan[j] = v_isnan(ninf);
     }
     ptrdiff_t i = 0;
+    for (; i + 4 * AG_SM_W <= n; i += 4 * AG_SM_W)
+        for (int j = 0; j < AG_SM_NV; j++) {
+            const AG_T *p = x + i + j * VLANES;
+            vec v0 = v_load(p), v1 = v_load(p + AG_SM_W), v2 = v_load(p + 2 * AG_SM_W),
+                v3 = v_load(p + 3 * AG_SM_W);
+            nan[j] = v_mor(nan[j], v_mor(v_mor(v_isnan(v0), v_isnan(v1)), v_mor(v_isnan(v2), v_isnan(v3))));
+            m[j] = v_max(m[j], v0);
+            m1[j] = v_max(m1[j], v1);
+            m2[j] = v_max(m2[j], v2);
+            m3[j] = v_max(m3[j], v3);
+        }
+    for (int j = 0; j < AG_SM_NV; j++)   /* a NaN they may hold is flagged in nan */
+        m[j] = v_max(v_max(m[j], m1[j]), v_max(m2[j], m3[j]));
     for (; i + AG_SM_W <= n; i += AG_SM_W)
         for (int j = 0; j < AG_SM_NV; j++) {
             vec v = v_load(x + i + j * VLANES);

@@ -6,8 +6,9 @@
  * ag_d32_exp_le0_coarse (vmath/exp_d32.h: the exp core of the float32 activations with a
  * polynomial sized for a float32 result, relative error < 2^-28), the sums
  * are double, and each output is rounded to float once from double values:
- *   softmax      round(round(e) * (1/S))  (e is stored as float between the sweeps:
- *                                        two roundings, <= 1.05 ULP)
+ *   softmax      round(round(e) * (1/S))  (e is stored as float between the sweeps, and the
+ *                                        product is formed in float lanes by smw_scale_:
+ *                                        <= 1.05 ULP, 1.5 near underflow)
  *   log_softmax  round((x - m) - log S)   (<= 0.51 ULP)
  *   logsumexp    round(m + log S)         (<= 0.51 ULP)
  * float64 uses the double-word difference and ag_exp_hilo (<= 0.65 ULP) as before.
@@ -47,6 +48,43 @@ static inline void SMW_NAME(smw_st_)(SMW_IO *p, ptrdiff_t c, vec v)
     if (c == VLANES) SMW_ST(p, v);
     else SMW_STT(p, c, v);
 }
+
+#if SMW_WIDE
+/* float32 softmax's last sweep, y = round(e c) for the float e stored by the exp sweep and a
+ * double c (1/S, or e^(m0 - m)/S), in float lanes (twice the lanes of double, and no
+ * conversions): c is split into two floats, chi = round(c) and clo = round(c - chi) (c - chi
+ * is exact in double), so chi + clo = c (1 + d) with |d| <= 2^-48; then
+ *   y = fma(e, chi, round(e clo)),
+ * which rounds e chi + e clo (1 + d') once, |d'| <= 2^-24 and |e clo| <= 2^-24 |e c|: the
+ * value rounded is e c (1 + d'') with |d''| < 2^-47, so y is within 0.5 ULP + 2^-23 ULP of
+ * e c (the double product rounded to float, as before, was within 0.5 + 2^-29 ULP).  Where
+ * e clo falls below float's normal range (y < ~2^-100) its rounding is absolute, at most
+ * half a subnormal ULP of y: softmax stays within 1.5 ULP there (the test bound is 2).  The
+ * row and the column kernels use these two functions, so they give the same bits; every ISA
+ * does the same IEEE operations in each lane. */
+static inline void smw_split_(double c, float *hi, float *lo)
+{
+    *hi = (float)c;
+    *lo = (float)(c - (double)*hi);   /* NaN c gives NaN, NaN */
+}
+
+static inline ag_f32v smw_scale1_(ag_f32v e, ag_f32v chi, ag_f32v clo)
+{
+    return ag_f32_fma(e, chi, ag_f32_mul(e, clo));
+}
+
+/* y[0..n) = round(e[i] c) as above (y may be e). */
+static void smw_scale_(ptrdiff_t n, const float *e, double c, float *y)
+{
+    float h, l;
+    smw_split_(c, &h, &l);
+    const ag_f32v chi = ag_f32_set1(h), clo = ag_f32_set1(l);
+    ptrdiff_t i = 0;
+    for (; i + AG_f32_LANES <= n; i += AG_f32_LANES)
+        ag_f32_store(y + i, smw_scale1_(ag_f32_load(e + i), chi, clo));
+    if (i < n) ag_f32_store_tail(y + i, n - i, smw_scale1_(ag_f32_load_tail(e + i, n - i), chi, clo));
+}
+#endif
 
 /* out[0..1] = the slot sums of exp(x - m) over x[0..n); y[i] = e (rounded to SMW_IO) unless y is NULL. */
 static inline void SMW_NAME(smw_sumexp_)(ptrdiff_t n, const SMW_IO *x, double m, SMW_IO *y, double *out)
@@ -116,6 +154,12 @@ static void SMW_NAME(k_smw_apply)(int op, ptrdiff_t n, const void *pa, const voi
         c1 = AG_FN(sm_recip_)(hi, lo);
     else
         c1 = AG_FN(sm_log_)(hi, lo);
+#if SMW_WIDE
+    if (op == AG_SOFTMAX_SCALE) {
+        smw_scale_(n, a, AG_FN(sm_lane0_)(c1), o);
+        return;
+    }
+#endif
     ptrdiff_t i = 0;
 #define SMW_LOOP(expr)                                                            \
     for (; i + VLANES <= n; i += VLANES) { vec v = SMW_LD(a + i); SMW_ST(o + i, expr); } \
@@ -123,7 +167,11 @@ static void SMW_NAME(k_smw_apply)(int op, ptrdiff_t n, const void *pa, const voi
     switch (op) {
     case AG_SOFTMAX_SCALE: SMW_LOOP(v_mul(v, c1)) break;
     case AG_SOFTMAX: SMW_LOOP(v_mul(SMW_EXPD(v, c0), c1)) break;
-    default: SMW_LOOP(v_sub(v_sub(v, c0), c1)) break;
+    default: {   /* (x - m) - log S; x - m as fma(x, 1, -m), the same rounding on an FMA port
+                  * (the sweep is bound by the add/convert ports: ~11% faster in L1) */
+        const vec one = AG_C(1), nc0 = v_neg(c0);
+        SMW_LOOP(v_sub(v_fma(v, one, nc0), c1))
+    } break;
     }
 #undef SMW_LOOP
 }
@@ -169,6 +217,24 @@ static inline void SMW_NAME(smw_col_)(int op, ptrdiff_t n, ptrdiff_t ncols, cons
             v_store(shi + c, op == AG_SOFTMAX ? AG_FN(sm_recip_)(hi, lo) : AG_FN(sm_log_)(hi, lo));
     }
     if (op == AG_LOGSUMEXP) return;
+#if SMW_WIDE
+    if (op == AG_SOFTMAX) {   /* smw_scale_'s operations per column */
+        _Alignas(64) float chi[AG_SMW_COLS], clo[AG_SMW_COLS];
+        for (ptrdiff_t c = 0; c < AG_SMW_COLS; c++)
+            if (c < ncols) smw_split_(shi[c], chi + c, clo + c);
+            else chi[c] = clo[c] = 0;
+        for (ptrdiff_t k = 0; k < n; k++)
+            for (ptrdiff_t c = 0; c < ncols; c += AG_f32_LANES) {
+                ptrdiff_t cnt = ncols - c < AG_f32_LANES ? ncols - c : AG_f32_LANES;
+                float *p = y + k * sy + c;
+                ag_f32v e = cnt == AG_f32_LANES ? ag_f32_load(p) : ag_f32_load_tail(p, cnt);
+                e = smw_scale1_(e, ag_f32_load(chi + c), ag_f32_load(clo + c));
+                if (cnt == AG_f32_LANES) ag_f32_store(p, e);
+                else ag_f32_store_tail(p, cnt, e);
+            }
+        return;
+    }
+#endif
     for (ptrdiff_t k = 0; k < n; k++)
         for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
             ptrdiff_t cnt = AG_FN(sm_cnt_)(ncols, c);
@@ -176,7 +242,8 @@ static inline void SMW_NAME(smw_col_)(int op, ptrdiff_t n, ptrdiff_t ncols, cons
             if (op == AG_SOFTMAX)
                 r = v_mul(SMW_NAME(smw_ld_)(y + k * sy + c, cnt), v_load(shi + c));
             else
-                r = v_sub(v_sub(SMW_NAME(smw_ld_)(x + k * sx + c, cnt), v_load(sm + c)), v_load(shi + c));
+                r = v_sub(v_fma(SMW_NAME(smw_ld_)(x + k * sx + c, cnt), AG_C(1), v_neg(v_load(sm + c))),
+                          v_load(shi + c));   /* as k_smw_apply */
             SMW_NAME(smw_st_)(y + k * sy + c, cnt, r);
         }
 }

@@ -277,6 +277,48 @@ static void test_threads_layouts(void)
     free(x), free(y1), free(y2), free(y3), free(xs), free(xc), free(ys), free(h), free(hy);
 }
 
+/* Backward outputs of 8 MiB or more on the rows path are written through a buffer and
+ * streamed out (softmax.c, SM_STREAM_BYTES): the same bits as a strided output (not
+ * streamed), for every op (the forward ones store directly) and dtype, many rows and one
+ * long row of pieces, 1 and 2 threads, in place. */
+static void test_streaming(void)
+{
+    for (int d = 0; d < 2; d++) {
+        const int dt = d ? AG_FLOAT64 : AG_FLOAT32;
+        const ptrdiff_t s = dsize(dt), total = (9 << 20) / s + 3;   /* 9 MiB and a bit */
+        char *x = malloc(total * s), *b = malloc(total * s), *y = malloc(total * s);
+        char *ys = malloc(2 * total * s), *xi = malloc(total * s);
+        fill(x, dt, total, 1);
+        fill(b, dt, total, 0);
+        const ptrdiff_t shapes[2][2] = { { total / 1000, 1000 }, { 1, total } };
+        for (int sh = 0; sh < 2; sh++) {
+            const ptrdiff_t outer = shapes[sh][0], n = shapes[sh][1], len = outer * n;
+            for (int op = AG_SOFTMAX; op <= AG_LOG_SOFTMAX_BACKWARD; op++) {
+                if (op == AG_LOGSUMEXP) continue;
+                const void *bb = is_backward(op) ? b : NULL;
+                ag_sm_array A = { x, n * s, s, 0, dt }, B = { b, n * s, s, 0, dt };
+                ag_sm_array O = { ys, 2 * n * s, 2 * s, 0, dt };
+                ag_set_num_threads(1);
+                ag_softmax(op, outer, n, 1, &A, is_backward(op) ? &B : NULL, &O);   /* strided: not streamed */
+                int ok = 1;
+                for (int th = 1; th <= 2; th++) {
+                    ag_set_num_threads(th);
+                    run(op, dt, outer, n, 1, x, bb, y);
+                    for (ptrdiff_t i = 0; i < len; i++) ok &= memcmp(y + i * s, ys + 2 * i * s, s) == 0 ||
+                                                               (get(y, dt, i) != get(y, dt, i) &&
+                                                                get(ys, dt, 2 * i) != get(ys, dt, 2 * i));
+                }
+                memcpy(xi, x, len * s);   /* in place: out = a */
+                run(op, dt, outer, n, 1, xi, bb, xi);
+                ok &= same(xi, y, len, dt);
+                check(ok, "streamed output equals the strided (unstreamed) one, in place too");
+            }
+        }
+        free(x), free(b), free(y), free(ys), free(xi);
+    }
+    ag_set_num_threads(2);
+}
+
 static void test_flags(void)
 {
     double x[3] = { -INFINITY, -INFINITY, -INFINITY }, y[3];
@@ -335,6 +377,7 @@ int main(void)
     test_isas();
     test_threads_layouts();
     test_rows_equal_columns();
+    test_streaming();
     test_flags();
     printf("test_softmax: %d passed, %d failed\n", passed, failed);
     return failed != 0;
