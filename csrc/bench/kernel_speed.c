@@ -1,7 +1,7 @@
 /* Nanoseconds per element of every contiguous elementwise kernel (op x call x dtype) on
  * each SIMD path this CPU runs, one thread, on an array that stays in L1/L2 (so the figure
  * is the kernel's compute cost, not memory's), median of repeated runs.
- *   make -C csrc kernel-speed [SPEED_ARGS="-n 4096 -o sigmoid,gelu"]
+ *   make -C csrc kernel-speed [SPEED_ARGS="-n 4096 -o sigmoid,gelu"]   (built -O3 as setup.py builds)
  * Options: -n N elements (default 4096), -o op[,op...] only these ops, -p path only this
  * path.  Cycles per element = ns x the core clock in GHz. */
 #define _POSIX_C_SOURCE 200809L
