@@ -311,6 +311,25 @@ def test_named_derivative_limits(fn, params, x, want, dtype):
     assert float(dtype(float(ref.derivative(fn, x, dtype, **in_dtype(fn, params, dtype))))) == dtype(want)
 
 
+# Derivatives that are negative in the left tail and underflow there keep their sign (-0),
+# in both dtypes, as the forward passes do (LIMITS above); the exact values, from mpmath:
+# silu'(-1000) = -1000 e^-1000, mish'(-1000) ~ -1000 e^-2000 + ..., gelu'(-50) ~ -50 phi(50),
+# gelu_tanh'(-30) ~ -30 e^(-2 |w(-30)|) 2 w'(-30) < 0, far below every double.
+UNDERFLOWING_DERIVATIVES = [("silu", {}, -1000.0), ("mish", {}, -1000.0), ("gelu", {}, -50.0),
+                            ("gelu", {"approximate": "tanh"}, -30.0)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("fn,params,x", UNDERFLOWING_DERIVATIVES,
+                         ids=[f"{f}{p or ''}'({x})" for f, p, x in UNDERFLOWING_DERIVATIVES])
+def test_underflowing_derivatives_keep_their_sign(fn, params, x, dtype):
+    assert ref.derivative(fn, x, dtype, **in_dtype(fn, params, dtype)) < 0
+    d = public(fn, "derivative")(np.array([x], dtype), **params)[0]
+    assert d == 0 and np.signbit(d), f"{fn}'({x}) = {d!r}, want -0.0"
+    b = public(fn, "backward")(np.array([2.0], dtype), np.array([x], dtype), **params)[0]
+    assert b == 0 and np.signbit(b), f"{fn}_backward(2, {x}) = {b!r}, want -0.0"
+
+
 # ------------------------------------------------------------------ 3. kinks (docs/api.md)
 
 SIGMOID = lambda t: 1 / (1 + ref.MP.exp(-ref.MP.mpf(t)))  # noqa: E731

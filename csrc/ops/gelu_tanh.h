@@ -158,8 +158,10 @@ AG_INLINE vec AG_FN(ag_gelu_tanh_derivative)(vec x, vec p0, vec p1)
     vec qh = v_mul(mh, dh), ql = v_fma(mh, dl, v_fma(ml, dh, v_fms(mh, dh, qh)));
     vec gh = AG_FN(ag_2sum_)(qh, AG_C(1), &e);
     vec gl = v_add(e, ql);
-    /* f' = s g 2^-k, rounded once (again only into the subnormals) */
-    return v_mul(v_fma(s, gh, v_fma(s, gl, v_mul(sl, gh))), inv);
+    /* f' = s g 2^-k, rounded once (again only into the subnormals); f' < 0 below the
+     * root (x ~ -0.75), so -0 where it underflows there (the sum of zero products can be +0) */
+    vec y = v_mul(v_fma(s, gh, v_fma(s, gl, v_mul(sl, gh))), inv);
+    return v_select(v_lt(x, AG_C(-2)), v_copysign(y, AG_C(-1)), y);
 }
 
 #undef AG_GT_C1_

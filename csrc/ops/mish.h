@@ -117,7 +117,10 @@ AG_INLINE vec AG_FN(ag_mish_derivative)(vec x, vec p0, vec p1)
     vec sig = v_select(neg, ns, p);                                  /* sigmoid(x) s */
     vec xc = v_min(AG_C(AG_MISH_MAX_), v_max(AG_C(-AG_MISH_MAX_), x));
     vec sech2 = v_mul(w, v_sub(AG_C(2), w));                         /* (1 - T)(1 + T) */
-    return v_mul(v_fma(v_mul(xc, sech2), sig, Ts), inv);
+    vec y = v_mul(v_fma(v_mul(xc, sech2), sig, Ts), inv);
+    /* mish' < 0 below its root (x ~ -1.19): -0 where it underflows (x < -789: es = 0 and
+     * -0 + 0 is +0) */
+    return v_select(v_lt(x, AG_C(-2)), v_copysign(y, AG_C(-1)), y);
 }
 
 #undef AG_MISH_MAX_
