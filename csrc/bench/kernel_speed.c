@@ -11,6 +11,7 @@
 #include <time.h>
 #include "../include/ag_kernels.h"
 #include "../tests/isa_paths.h"
+#include "timing.h"
 
 static const char *const op_names[] = {
 #define AG_OP(name, nparams, from_output, cost) #name,
@@ -20,19 +21,6 @@ static const char *const op_names[] = {
 static const char *const call_names[AG_NCALLS] = {
     "forward", "derivative", "backward", "derivative_from_output", "backward_from_output"
 };
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Median over 15 samples of the time per element of fn, each sample long enough (~2 ms)
  * to dwarf the clock's resolution. */

@@ -18,19 +18,7 @@
 #include <time.h>
 #include "../include/actgrad.h"
 #include "../tests/isa_paths.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "timing.h"
 
 typedef void (*run_fn)(void *ctx);
 
