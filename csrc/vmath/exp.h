@@ -7,14 +7,14 @@
  * nothing of its own (its "Uses:" line names what ops/all.h puts before it)
  * and has no guard: its body is simply
  *
- *     ... static inline vec AG_FN(...) ...
+ *     ... AG_INLINE vec AG_FN(...) ...
  *
  * or, for an op whose float32 functions are evaluated in double (ops/d32.h),
  *
  *     #if AG_IS_F32
  *     ... d32 functions, AG_D32_OP(op, fo) ...
  *     #else
- *     ... static inline vec AG_FN(...) ...
+ *     ... AG_INLINE vec AG_FN(...) ...
  *     #endif
  *
  * The dtype-independent double headers (vmath/d32.h, exp_d32.h, log1p_d32.h,
