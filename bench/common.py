@@ -5,6 +5,7 @@ A family module (``elementwise.py``, later ``softmax.py``, ``losses.py``) expose
 ``cases(args) -> list[Case]`` (``args``: run.py's options; ``selected`` and ``sizes`` below
 apply them); ``run.py`` does the rest.
 """
+import functools
 import gc
 import importlib
 import json
@@ -172,6 +173,20 @@ def measure(timers, budget_s, interleave=False):
             gc.enable()
     return {name: Timing(float(np.median(s)), min(s), len(s), plans[name][0])
             for name, s in samples.items()}
+
+
+def against_exp(timers, x, budget_s):
+    """Small calls against one NumPy ufunc call: each callable of ``timers`` and np.exp(x),
+    warmed up and timed in turns for about ``budget_s``; yields (name, Timing, ratio to
+    np.exp(x)'s median) and then ("np.exp(x)", its Timing, 1.0)."""
+    timers = dict(timers, **{"np.exp(x)": functools.partial(np.exp, x)})
+    for fn in timers.values():
+        fn()
+    t = measure(timers, budget_s, interleave=True)
+    exp = t.pop("np.exp(x)")
+    for name, timing in t.items():
+        yield name, timing, timing.median_s / exp.median_s
+    yield "np.exp(x)", exp, 1.0
 
 
 def _plan(fn, budget_s):

@@ -342,16 +342,11 @@ def small_calls(budget_s=0.3):
             timers[f"{function}(...)"] = functools.partial(fn, logits, target)
             timers[f"{function}(..., out=)"] = functools.partial(fn, logits, target, out=grad)
         x = inputs("mse_loss_with_grad", row_layout(64, 10), dtype, 640)[0]
-        timers["np.exp(x)"] = functools.partial(np.exp, x)
-        for fn in timers.values():
-            fn()
-        t = common.measure(timers, 2 * budget_s, interleave=True)
-        exp = t["np.exp(x)"].median_s
-        for name, timing in t.items():
-            if name != "np.exp(x)":
-                yield (f"reference: {name} 64x10 {dtype}", f"{common.fmt_time(timing.median_s)}, "
-                       f"{timing.median_s / exp:.2f}x np.exp(x) ({common.fmt_time(exp)})", None)
-
+        timings = list(common.against_exp(timers, x, 2 * budget_s))
+        exp = timings[-1][1].median_s
+        for name, timing, ratio in timings[:-1]:
+            yield (f"reference: {name} 64x10 {dtype}", f"{common.fmt_time(timing.median_s)}, "
+                   f"{ratio:.2f}x np.exp(x) ({common.fmt_time(exp)})", None)
 
 if __name__ == "__main__":
     from softmax import print_targets

@@ -355,23 +355,18 @@ def small_calls(budget_s=0.3):
     against np.exp(x) (a new array, as the call without out= makes one), timed in turns."""
     layout = row_layout(64, 10)
     for dtype in ("float32", "float64"):
-        timers = {"np.exp(x)": None}
+        timers = {}
         for function in ("softmax", "log_softmax", "logsumexp", "softmax_backward", "log_softmax_backward"):
             arrays, fn = inputs(function, layout, dtype, 640), getattr(ag, function)
             out = output(function, layout, dtype)
             timers[f"{function}(...)"] = functools.partial(fn, *arrays)
             timers[f"{function}(..., out=)"] = functools.partial(fn, *arrays, out=out)
         x, = inputs("softmax", layout, dtype, 640)
-        timers["np.exp(x)"] = functools.partial(np.exp, x)
-        for fn in timers.values():
-            fn()
-        t = common.measure(timers, 2 * budget_s, interleave=True)
-        exp = t["np.exp(x)"].median_s
-        for name, timing in t.items():
-            if name != "np.exp(x)":
-                ratio = timing.median_s / exp
-                yield (f"{name} 64x10 {dtype}: <= 2x np.exp(x)",
-                       f"{common.fmt_time(timing.median_s)} vs {common.fmt_time(exp)}: {ratio:.2f}x", ratio <= 2.0)
+        timings = list(common.against_exp(timers, x, 2 * budget_s))
+        exp = timings[-1][1].median_s
+        for name, timing, ratio in timings[:-1]:
+            yield (f"{name} 64x10 {dtype}: <= 2x np.exp(x)",
+                   f"{common.fmt_time(timing.median_s)} vs {common.fmt_time(exp)}: {ratio:.2f}x", ratio <= 2.0)
 
 
 def print_targets(lines):
