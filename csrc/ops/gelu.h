@@ -36,8 +36,10 @@
  * P of degree 14 a weighted least-squares fit (IRLS, mpmath) of erfc(a) e^(a^2)
  * on a in [0, 11] (t >= 1/6.5; beyond, E underflows to 0 in the products that
  * reach a float): max relative error 2^-36.3, measured in double Horner
- * against mpmath on 20001 points.  erfc(z) = E P (z >= 0) or 2 - E P (z < 0,
- * a value in (1, 2]: no cancellation).  Phi(x) = erfc(z)/2, gelu = x Phi
+ * against mpmath on 20001 points; the Estrin evaluation below rounds to within
+ * 2^-51.5 of the polynomial's exact value (mpmath, 3001 points of t; Horner
+ * 2^-51.8).  erfc(z) = E P (z >= 0) or 2 - E P (z < 0, a value in (1, 2]: no
+ * cancellation).  Phi(x) = erfc(z)/2, gelu = x Phi
  * (x clamped to >= -1e4, where Phi is 0, so -inf * 0 never occurs),
  * gelu' = Phi + x phi, phi = E/sqrt(2 pi) (reusing E = e^(-x^2/2)); the
  * terms cancel near the root -0.7518: the error there is 2^-34 of the largest
@@ -48,21 +50,19 @@ AG_INLINE dvec ag_gelu_phi_d32_(dvec x, dvec *E)
     dvec a = d_abs(z);
     dvec t = d_div(DC(1), d_fma(a, DC(0.5), DC(1)));
     *E = ag_d32_exp_sat(d_neg(d_mul(a, a)));             /* >= e^-708: keeps the sign of x phi (gelu'(-big) = -0) */
-    dvec p = DC(0x1.b288480c26a3cp-6);
-    p = d_fma(p, t, DC(-0x1.a3175be01edabp-3));
-    p = d_fma(p, t, DC(0x1.5d0d9990cb7d2p-1));
-    p = d_fma(p, t, DC(-0x1.40032b99461c6p+0));
-    p = d_fma(p, t, DC(0x1.4f1ddab49f72fp+0));
-    p = d_fma(p, t, DC(-0x1.6af907f567e81p-1));
-    p = d_fma(p, t, DC(0x1.35a33a4bc0f59p-3));
-    p = d_fma(p, t, DC(-0x1.97417a653e7f3p-5));
-    p = d_fma(p, t, DC(-0x1.3ea5f5873731cp-5));
-    p = d_fma(p, t, DC(0x1.99df78049a3e9p-4));
-    p = d_fma(p, t, DC(0x1.6032cd60442a1p-3));
-    p = d_fma(p, t, DC(0x1.fb03385c680c8p-3));
-    p = d_fma(p, t, DC(0x1.20c90cc0997dbp-2));
-    p = d_fma(p, t, DC(0x1.20deb5ae7777ap-2));
-    p = d_fma(p, t, DC(-0x1.15714a1578d24p-23));
+    /* P(t) = sum c_i t^i by Estrin's scheme (pairs c_i + c_{i+1} t, then powers t^2, t^4,
+     * t^8): 4 multiply-adds deep instead of Horner's 14 */
+    dvec t2 = d_mul(t, t), t4 = d_mul(t2, t2), t8 = d_mul(t4, t4);
+    dvec c01 = d_fma(DC(0x1.20deb5ae7777ap-2), t, DC(-0x1.15714a1578d24p-23));
+    dvec c23 = d_fma(DC(0x1.fb03385c680c8p-3), t, DC(0x1.20c90cc0997dbp-2));
+    dvec c45 = d_fma(DC(0x1.99df78049a3e9p-4), t, DC(0x1.6032cd60442a1p-3));
+    dvec c67 = d_fma(DC(-0x1.97417a653e7f3p-5), t, DC(-0x1.3ea5f5873731cp-5));
+    dvec c89 = d_fma(DC(-0x1.6af907f567e81p-1), t, DC(0x1.35a33a4bc0f59p-3));
+    dvec c1011 = d_fma(DC(-0x1.40032b99461c6p+0), t, DC(0x1.4f1ddab49f72fp+0));
+    dvec c1213 = d_fma(DC(-0x1.a3175be01edabp-3), t, DC(0x1.5d0d9990cb7d2p-1));
+    dvec c0_3 = d_fma(t2, c23, c01), c4_7 = d_fma(t2, c67, c45);
+    dvec c8_11 = d_fma(t2, c1011, c89), c12_14 = d_fma(t2, DC(0x1.b288480c26a3cp-6), c1213);
+    dvec p = d_fma(t8, d_fma(t4, c12_14, c8_11), d_fma(t4, c4_7, c0_3));
     dvec ec = d_abs(d_mul(*E, p));                        /* erfc(|z|), never -0 (E = 0 and P(0) < 0) */
     dvec h = d_mul(ec, DC(0.5));
     return d_select(d_ge(z, DC(0)), h, d_sub(DC(1), h));  /* Phi(x); NaN: 1 - NaN */
