@@ -49,21 +49,30 @@ AG_INLINE ag_f32v fname(ag_f32v x, ag_f32v p0, ag_f32v p1)                      
 AG_INLINE ag_f64v ag_d32_fp_for_dy_(ag_f64v dy, ag_f64v fp)
 {
     ag_f64m edge = d_mor(d_eq(d_abs(dy), DC(INFINITY)), d_eq(dy, DC(0)));
-    if (!d_any(edge))
-        return fp;
     return d_select(edge, ag_f32_widen_lo(ag_f32_narrow(fp, fp)), fp);
+}
+/* whether some lane of the float dy is +-0 or +-inf (one test for both halves) */
+AG_INLINE int ag_d32_dy_has_edge_(ag_f32v dy)
+{
+    return ag_f32_any(ag_f32_mor(ag_f32_eq(ag_f32_abs(dy), ag_f32_set1(INFINITY)),
+                                 ag_f32_eq(dy, ag_f32_set1(0.0f))));
 }
 /* f32 fname(dy, x, p0, p1) = narrow(widen(dy) * dfn(widen(x), ...)) */
 #define AG_D32_WRAP_BW_(fname, dfn)                                                     \
 AG_INLINE ag_f32v fname(ag_f32v dy, ag_f32v x, ag_f32v p0, ag_f32v p1)              \
 {                                                                                       \
     ag_f64v q0 = ag_f32_widen_lo(p0), q1 = ag_f32_widen_lo(p1);                         \
-    ag_f64v dl = ag_f32_widen_lo(dy);                                                   \
-    ag_f64v lo = d_mul(dl, ag_d32_fp_for_dy_(dl, dfn(ag_f32_widen_lo(x), q0, q1)));     \
-    if (AG_F32_WIDE_PARTS == 1)                                                         \
-        return ag_f32_narrow(lo, lo);                                                   \
-    ag_f64v dh = ag_f32_widen_hi(dy);                                                   \
-    return ag_f32_narrow(lo, d_mul(dh, ag_d32_fp_for_dy_(dh, dfn(ag_f32_widen_hi(x), q0, q1)))); \
+    ag_f64v dl = ag_f32_widen_lo(dy), fl = dfn(ag_f32_widen_lo(x), q0, q1);             \
+    ag_f64v dh = dl, fh = fl;                                                           \
+    if (AG_F32_WIDE_PARTS == 2) {                                                       \
+        dh = ag_f32_widen_hi(dy);                                                       \
+        fh = dfn(ag_f32_widen_hi(x), q0, q1);                                           \
+    }                                                                                   \
+    if (ag_d32_dy_has_edge_(dy)) {                                                      \
+        fl = ag_d32_fp_for_dy_(dl, fl);                                                 \
+        fh = ag_d32_fp_for_dy_(dh, fh);                                                 \
+    }                                                                                   \
+    return ag_f32_narrow(d_mul(dl, fl), d_mul(dh, fh));                                 \
 }
 
 #define AG_D32_FO_0(name)
