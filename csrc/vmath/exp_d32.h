@@ -41,14 +41,16 @@
  * least-squares fit (IRLS, mpmath) of (expm1(r) - r)/r^2 for the relative
  * error of expm1: |error| < 2^-37.4 relative, measured in mpmath on 2000
  * points with the coefficients rounded to double; its evaluation in double
- * (Estrin's scheme, ag_d32_expm1_poly_) adds < 2^-52.8 (mpmath, 4001 points).  Then e^x = (1 + q) 2^n (q = expm1(r) to 2^-37.4 relative, so 1 + q
- * to 2^-37.4 too as |q| < |1 + q|), and e^x - 1 = q (n = 0) or
+ * (Estrin's scheme, ag_d32_expm1_poly_) adds < 2^-52.8 (mpmath, 4001 points).
+ * Then e^x = (1 + q) 2^n (q = expm1(r) to 2^-37.4 relative, so 1 + q to
+ * 2^-37.4 too as |q| < |1 + q|), and e^x - 1 = q (n = 0) or
  * fma(2^n, q, 2^n - 1) (n != 0: |x| >= ln2/2, |e^x - 1| >= 0.29 while
  * |2^n q| <= 0.41 |2^n| ... no cancellation beyond a factor 2).  2^n is
- * exact (v_pow2i, n >= -1021); in exp and exp_sat (1 + q) 2^n is one
- * ag_f64_scalef (one instruction on AVX-512, mul by pow2i elsewhere): 1 + q
- * is in [0.7, 1.42] and (1 + q) 2^n >= 0.7 2^-1021 is normal, so the
- * product is exact on every ISA and the results are bit-identical.  Cost per vector: exp 2 + 10 + 2 FMA/mul/add,
+ * exact (v_pow2i, n >= -1021); in exp and exp_sat (1 + q) 2^n is one FMA,
+ * fma(2^n, q, 2^n): 1 + q is in [0.7, 1.42] and (1 + q) 2^n >= 0.7 2^-1021
+ * is normal, so the FMA's one rounding gives 2^n round(1 + q), the same bits
+ * on every ISA, one dependent operation after q instead of an add and a
+ * scaling.  Cost per vector: exp 2 + 10 + 1 FMA/mul/add,
  * one round, one pow2i, 2 min/max (exp_sat), + 2 compares and blends (exp).
  */
 #ifndef AG_VMATH_EXP_D32_H
@@ -93,8 +95,8 @@ AG_INLINE ag_f64v ag_d32_expm1_poly_(ag_f64v r)
 
 AG_INLINE ag_f64v ag_d32_exp_sat(ag_f64v x)
 {
-    ag_f64v n, r = ag_d32_reduce_(x, &n);
-    return ag_f64_scalef(d_add(DC(1), ag_d32_expm1_poly_(r)), n);   /* exact: 1 + q in [0.7, 1.42] */
+    ag_f64v n, r = ag_d32_reduce_(x, &n), s = d_pow2i(n);
+    return d_fma(s, ag_d32_expm1_poly_(r), s);   /* = (1 + q) 2^n rounded: 1 + q in [0.7, 1.42] */
 }
 
 /* e^x for x <= 0 within 2^-28 relative (+0 below XMIN and at -inf), for a result that is
