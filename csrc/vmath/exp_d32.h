@@ -104,7 +104,7 @@ AG_INLINE ag_f64v ag_d32_exp_sat(ag_f64v x)
  * x clamped from below only (NaN -> XMIN: its row is NaN anyway, and scalef needs a
  * number), the reduction above, e^r by a degree-6 near-minimax polynomial (Lawson IRLS in
  * mpmath; relative error 2^-28.3 on |r| <= 0.3468), times 2^n exactly (scalef: a normal
- * double).  About 12 operations per vector, 6 fewer than ag_d32_exp. */
+ * double).  About 15 operations per vector, 6 fewer than ag_d32_exp. */
 AG_INLINE ag_f64v ag_d32_exp_le0_coarse(ag_f64v x)
 {
     ag_f64v n, r = ag_d32_reduce_clamped_(d_max(x, DC(AG_D32_XMIN_)), &n);
