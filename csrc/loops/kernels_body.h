@@ -31,7 +31,7 @@ static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb
     ptrdiff_t i = 0;                                                                     \
     (void)pb;                                                                            \
     for (; i + U * VLANES <= n; i += U * VLANES) {                                       \
-        vec r[4];                                                                        \
+        vec r[U];                                                                        \
         for (int j = 0; j < U; j++)                                                      \
             r[j] = F(v_load(a + i + j * VLANES), p0, p1);                                \
         for (int j = 0; j < U; j++)                                                      \
@@ -53,7 +53,7 @@ static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb
     const vec p0 = v_set1((AG_T)prm[0]), p1 = v_set1((AG_T)prm[1]);                      \
     ptrdiff_t i = 0;                                                                     \
     for (; i + U * VLANES <= n; i += U * VLANES) {                                       \
-        vec r[4];                                                                        \
+        vec r[U];                                                                        \
         for (int j = 0; j < U; j++)                                                      \
             r[j] = F(v_load(dy + i + j * VLANES), v_load(x + i + j * VLANES), p0, p1);   \
         for (int j = 0; j < U; j++)                                                      \

@@ -6,7 +6,8 @@
  * operations (d_add == ag_f64_add, ...), `dvec` / `dmask` the f64 vector and
  * mask types and DC(c) a broadcast double constant, so that it can be
  * written inside the float32 pass of a header (where v_add means ag_f32_add).
- * Include after the ISA's shim header; idempotent.
+ * ag_f64_estrin6 evaluates a degree-6 polynomial on them.  Include after the ISA's shim
+ * header; idempotent.
  */
 #ifndef AG_VMATH_D32_H
 #define AG_VMATH_D32_H
@@ -57,5 +58,17 @@
 #define d_getmant ag_f64_getmant
 #define d_hsum ag_f64_hsum
 #define d_hmax ag_f64_hmax
+
+/* c0 + c1 x + ... + c6 x^6 by Estrin's scheme, for x2 = x^2 and x4 = x^4 (the caller often
+ * needs them too): (c0 + c1 x) + x^2 (c2 + c3 x) + x^4 ((c4 + c5 x) + x^2 c6), three
+ * multiply-adds deep instead of Horner's six. */
+AG_INLINE ag_f64v ag_f64_estrin6(
+    ag_f64v x, ag_f64v x2, ag_f64v x4, double c0, double c1, double c2, double c3, double c4,
+    double c5, double c6)
+{
+    ag_f64v p01 = d_fma(DC(c1), x, DC(c0)), p23 = d_fma(DC(c3), x, DC(c2));
+    ag_f64v p46 = d_fma(DC(c6), x2, d_fma(DC(c5), x, DC(c4)));
+    return d_fma(x4, p46, d_fma(x2, p23, p01));
+}
 
 #endif

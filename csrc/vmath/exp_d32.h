@@ -84,12 +84,10 @@ AG_INLINE ag_f64v ag_d32_reduce_(ag_f64v x, ag_f64v *n)
  * 4 multiply-adds after r^2 instead of Horner's 7. */
 AG_INLINE ag_f64v ag_d32_expm1_poly_(ag_f64v r)
 {
-    ag_f64v r2 = d_mul(r, r), r4 = d_mul(r2, r2);
-    ag_f64v q01 = d_fma(DC(0x1.5555557350012p-3), r, DC(0x1.000000001715fp-1));
-    ag_f64v q23 = d_fma(DC(0x1.1110b222c0b70p-7), r, DC(0x1.555554f3742ebp-5));
-    ag_f64v q45 = d_fma(DC(0x1.a16f61d432c7dp-13), r, DC(0x1.6c1766ca5b0ccp-10));
-    ag_f64v q46 = d_fma(DC(0x1.a00397e126f86p-16), r2, q45);
-    ag_f64v q = d_fma(r4, q46, d_fma(r2, q23, q01));
+    ag_f64v r2 = d_mul(r, r);
+    ag_f64v q = ag_f64_estrin6(r, r2, d_mul(r2, r2), 0x1.000000001715fp-1, 0x1.5555557350012p-3,
+                               0x1.555554f3742ebp-5, 0x1.1110b222c0b70p-7, 0x1.6c1766ca5b0ccp-10,
+                               0x1.a16f61d432c7dp-13, 0x1.a00397e126f86p-16);
     return d_fma(r2, q, r);
 }
 
@@ -108,12 +106,9 @@ AG_INLINE ag_f64v ag_d32_exp_sat(ag_f64v x)
 AG_INLINE ag_f64v ag_d32_exp_le0_coarse(ag_f64v x)
 {
     ag_f64v n, r = ag_d32_reduce_clamped_(d_max(x, DC(AG_D32_XMIN_)), &n);
-    ag_f64v r2 = d_mul(r, r), r4 = d_mul(r2, r2);                   /* Estrin, as above */
-    ag_f64v p01 = d_add(DC(1), r);
-    ag_f64v p23 = d_fma(DC(0x1.5554910116424p-3), r, DC(0x1.fffffb977db29p-2));
-    ag_f64v p45 = d_fma(DC(0x1.123a210f8881fp-7), r, DC(0x1.5558f30f760bcp-5));
-    ag_f64v p46 = d_fma(DC(0x1.6a23c02b22196p-10), r2, p45);
-    ag_f64v p = d_fma(r4, p46, d_fma(r2, p23, p01));
+    ag_f64v r2 = d_mul(r, r);
+    ag_f64v p = ag_f64_estrin6(r, r2, d_mul(r2, r2), 1, 1, 0x1.fffffb977db29p-2, 0x1.5554910116424p-3,
+                               0x1.5558f30f760bcp-5, 0x1.123a210f8881fp-7, 0x1.6a23c02b22196p-10);
     return d_select(d_lt(x, DC(AG_D32_XMIN_)), DC(0), ag_f64_scalef(p, n));
 }
 

@@ -61,13 +61,11 @@ AG_INLINE vec AG_FN(ag_log1p_dw)(vec x, vec *lo_out)
     p = v_fma(p, z, AG_C(0x1.995e9ap-2f));
     p = v_fma(p, z, AG_C(0x1.55557ap-1f));
 #else
-    /* Estrin's scheme: 3 multiply-adds deep instead of 6 (positive terms) */
-    vec z2 = v_mul(z, z), z4 = v_mul(z2, z2);
-    vec p01 = v_fma(AG_C(0x1.999999997fb2bp-2), z, AG_C(0x1.5555555555593p-1));
-    vec p23 = v_fma(AG_C(0x1.c71c51e7c4f7cp-3), z, AG_C(0x1.2492494217e99p-2));
-    vec p45 = v_fma(AG_C(0x1.39a0f42cd0b22p-3), z, AG_C(0x1.74664635b4c87p-3));
-    vec p46 = v_fma(AG_C(0x1.2f0d964dd29p-3), z2, p45);
-    vec p = v_fma(z4, p46, v_fma(z2, p23, p01));
+    /* Estrin's scheme (vmath/d32.h; positive terms) */
+    vec z2 = v_mul(z, z);
+    vec p = ag_f64_estrin6(z, z2, v_mul(z2, z2), 0x1.5555555555593p-1, 0x1.999999997fb2bp-2,
+                           0x1.2492494217e99p-2, 0x1.c71c51e7c4f7cp-3, 0x1.74664635b4c87p-3,
+                           0x1.39a0f42cd0b22p-3, 0x1.2f0d964dd29p-3);
 #endif
     vec R = v_mul(z, p);
     vec hfsq = v_mul(AG_C(0.5), v_mul(f, f));
