@@ -15,6 +15,15 @@
  * later; a polling one takes a range within ~0.2 us).  Polls yield the CPU:
  * the scheduler often puts a woken worker on the caller's CPU, and there the
  * two must not spin against each other.
+ *
+ * Linux's wake-up placement often queues a woken worker on its waker's CPU,
+ * behind the caller, while another CPU idles; the worker then runs only after
+ * the caller has done every range itself.  So a caller that woke workers
+ * yields once, and a worker that finds itself on the caller's CPU moves off
+ * before claiming: it narrows its affinity to its other CPUs, which migrates
+ * it at once, and restores its mask, which leaves it where it is.  On the
+ * 2-vCPU VM, of 200 two-range calls each made after a 2 ms pause, 193 ran at
+ * one thread's speed without this and 7 with it.
  */
 #define _GNU_SOURCE
 #include "ag_parallel.h"
@@ -43,6 +52,7 @@ static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER; /* its last range fini
 static int nworkers, sleepers;                             /* guarded by lock */
 
 static atomic_int busy;
+static atomic_int caller_cpu;     /* CPU the current job's caller ran on, or -1 */
 static _Atomic uint64_t job_word; /* t << 32 | index of the next unclaimed range */
 static atomic_int pending;
 static struct {
@@ -219,9 +229,29 @@ static int run_ranges(void)
     return last;
 }
 
+/* Moves the calling worker off the caller's CPU (see the top comment).  A
+ * failed call leaves it where it is, which is only slower. */
+static void leave_caller_cpu(void)
+{
+#ifdef __linux__
+    int cpu = atomic_load_explicit(&caller_cpu, memory_order_relaxed);
+    if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getcpu() != cpu)
+        return;
+    cpu_set_t mask, others;
+    if (sched_getaffinity(0, sizeof mask, &mask) != 0)
+        return;
+    others = mask;
+    CPU_CLR(cpu, &others);
+    if (CPU_COUNT(&others) == 0 || sched_setaffinity(0, sizeof others, &others) != 0)
+        return;
+    sched_setaffinity(0, sizeof mask, &mask);
+#endif
+}
+
 static void *worker_main(void *arg)
 {
     for (;;) {
+        leave_caller_cpu();
         if (run_ranges()) { /* the lock orders this with the caller's check */
             pthread_mutex_lock(&lock);
             pthread_mutex_unlock(&lock);
@@ -300,14 +330,22 @@ void ag_parallel_for(ptrdiff_t n, ptrdiff_t grain, ptrdiff_t align, ag_range_fn 
     job.align = align;
     job.q = blocks / t;
     job.r = blocks % t;
+#ifdef __linux__
+    atomic_store_explicit(&caller_cpu, sched_getcpu(), memory_order_relaxed);
+#else
+    atomic_store_explicit(&caller_cpu, -1, memory_order_relaxed);
+#endif
     atomic_store(&pending, (int)t);
     pthread_mutex_lock(&lock);
     grow_pool((int)t - 1);
     atomic_store(&job_word, (uint64_t)t << 32 | 1); /* range 0 is the caller's */
     int wake = t - 1 < sleepers ? (int)t - 1 : sleepers;
     pthread_mutex_unlock(&lock);
-    while (wake--)
-        pthread_cond_signal(&work_cv);
+    if (wake) {
+        while (wake--)
+            pthread_cond_signal(&work_cv);
+        sched_yield(); /* lets a worker woken onto this CPU run and move off */
+    }
 
     fn(ctx, 0, bound(1));
     atomic_fetch_sub(&pending, 1);
