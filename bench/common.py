@@ -30,6 +30,13 @@ FULL_SIZES = (100, 1_000, 10_000, 100_000, 1_000_000, 4_000_000, 16_000_000)
 SCALING_SIZE = 4_000_000
 SAMPLE_S = 0.002          # one timing sample: enough calls in a row to last this long
 MIN_REPEAT, MAX_REPEAT = 3, 30
+# Before timing a contender: a pause long enough for the idle threads a previous call
+# left polling to go to sleep (PyTorch's OpenMP workers poll for about 12 ms on the Zen 2
+# VM, and actgrad's second thread, sharing a CPU with them, ran at one thread's speed),
+# then calls until the contender's own threads are awake again (PyTorch's first two calls
+# after its workers slept took 4-8 ms each at 1e5 elements, the third 0.16 ms)
+SETTLE_S = 0.03
+WARMUP_CALLS, WARMUP_MAX_S = 3, 0.02
 RTOL = {"float32": 1e-4, "float64": 1e-7}  # loose: catches wrong formulas, not ULPs
 CHECK_MAX = 100_000       # elements compared per check: every k-th one of a larger output
 
@@ -153,26 +160,31 @@ def measure(timers, budget_s, interleave=False):
     """Time each callable of ``timers`` (already warmed up) for about ``budget_s`` in all.
 
     Each contender gets MIN_REPEAT..MAX_REPEAT samples of about SAMPLE_S.  By default a
-    contender's samples are taken back to back, all contenders within the same fraction
-    of a second (taking them in turns would let one contender's idle threads, e.g.
-    PyTorch's spinning OpenMP workers, slow the next one); ``interleave`` takes them in
-    turns, for contenders that leave no threads behind (one function on 1, 2, ... threads)."""
+    contender's samples are taken back to back, each contender after a pause of SETTLE_S
+    (taking them in turns would let one contender's idle threads, e.g. PyTorch's spinning
+    OpenMP workers, slow the next one); ``interleave`` takes them in turns after one pause,
+    for contenders that leave no threads behind (one function on 1, 2, ... threads)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        plans = {name: _plan(fn, budget_s / len(timers)) for name, fn in timers.items()}
-        samples = {name: plan[2] for name, plan in plans.items()}
-        rounds = range(max(plan[1] for plan in plans.values()))
-        order = [n for _ in rounds for n in timers] if interleave else [n for n in timers for _ in rounds]
-        for name in order:
-            number, repeat, _ = plans[name]
-            if len(samples[name]) < repeat:
-                samples[name].append(_sample(timers[name], number))
+        if interleave:
+            _settle(timers.values())
+            plans = {name: _plan(fn, budget_s / len(timers)) for name, fn in timers.items()}
+            rounds = range(max(plan[1] for plan in plans.values()))
+            for name in (n for _ in rounds for n in timers):
+                _take_sample(timers[name], plans[name])
+        else:
+            plans = {}
+            for name, fn in timers.items():
+                _settle([fn])
+                plans[name] = _plan(fn, budget_s / len(timers))
+                while _take_sample(fn, plans[name]):
+                    pass
     finally:
         if enabled:
             gc.enable()
-    return {name: Timing(float(np.median(s)), min(s), len(s), plans[name][0])
-            for name, s in samples.items()}
+    return {name: Timing(float(np.median(s)), min(s), len(s), number)
+            for name, (number, _, s) in plans.items()}
 
 
 def against_exp(timers, x, budget_s):
@@ -189,13 +201,35 @@ def against_exp(timers, x, budget_s):
     yield "np.exp(x)", exp, 1.0
 
 
+def _settle(fns):
+    """The pause of SETTLE_S, then each of ``fns`` called WARMUP_CALLS times or for about
+    WARMUP_MAX_S, whichever is shorter."""
+    time.sleep(SETTLE_S)
+    for fn in fns:
+        start = time.perf_counter()
+        for _ in range(WARMUP_CALLS):
+            fn()
+            if time.perf_counter() - start > WARMUP_MAX_S:
+                break
+
+
 def _plan(fn, budget_s):
-    """(calls per sample, samples to take, [the first single call's time] when it is a
-    whole sample: slow peers at large sizes then cost MIN_REPEAT calls, not one more)."""
+    """[calls per sample, samples to take, samples so far]: the first single call's time
+    is the first sample when it lasts a whole sample (slow peers at large sizes then cost
+    MIN_REPEAT calls, not one more)."""
     first = _sample(fn, 1)
     number, per_call = _calls_per_sample(fn, first)
     repeat = min(MAX_REPEAT, max(MIN_REPEAT, round(budget_s / (number * per_call))))
     return number, repeat, [first] if number == 1 else []
+
+
+def _take_sample(fn, plan):
+    """Adds one sample to ``plan`` unless it has all it needs; returns whether it added."""
+    number, repeat, samples = plan
+    if len(samples) >= repeat:
+        return False
+    samples.append(_sample(fn, number))
+    return True
 
 
 # ---------------------------------------------------------------- roofline
