@@ -69,9 +69,10 @@ int main(int argc, char **argv)
 #undef KS_PATH
     };
     enum { NPATHS = sizeof all / sizeof *all };
-    double *buf[3];
-    for (int k = 0; k < 3; k++) buf[k] = malloc(n * sizeof(double));
-    /* x spread over [-8, 8] (the transcendental cores' main range), dy in (0.5, 1.5). */
+    double *buf[4];
+    for (int k = 0; k < 4; k++) buf[k] = malloc(n * sizeof(double));
+    /* x spread over [-8, 8] (the transcendental cores' main range), dy in (0.5, 1.5);
+     * the calls from the output take y = f(x) (buf[3]), which their fast paths expect. */
     for (ptrdiff_t i = 0; i < n; i++) {
         double x = -8.0 + 16.0 * (double)((i * 7919) % n) / n, dy = 0.5 + (double)i / n;
         buf[1][i] = x; buf[0][i] = dy;
@@ -91,11 +92,16 @@ int main(int argc, char **argv)
             if (!all[0]->elementwise[op][c][0]) continue;
             printf("%-13s %-23s", op_names[op], call_names[c]);
             int two = c == AG_BACKWARD || c == AG_BACKWARD_FROM_OUTPUT;
+            int from_y = c == AG_DERIVATIVE_FROM_OUTPUT || c == AG_BACKWARD_FROM_OUTPUT;
             for (int p = 0; p < NPATHS; p++) {
                 if (!tu_isa_supported(all[p]->isa) || !listed(only_path, all[p]->isa)) continue;
                 for (int dt = 0; dt < 2; dt++) {
                     const void *x = dt ? (const void *)buf[1] : xf, *dy = dt ? (const void *)buf[0] : dyf;
                     void *out = buf[2];
+                    if (from_y) {
+                        all[p]->elementwise[op][AG_FORWARD][dt](n, x, NULL, buf[3], params);
+                        x = buf[3];
+                    }
                     ag_kernel_fn fn = all[p]->elementwise[op][c][dt];
                     double t = two ? ns_per_element(fn, n, dy, x, out, params)
                                    : ns_per_element(fn, n, x, NULL, out, params);

@@ -32,13 +32,24 @@ AG_INLINE dvec ag_elu_derivative_from_output_d32(dvec y, dvec alpha, dvec p1)
 AG_D32_OP(elu, 0)
 /* derivative from the output in float: 1 (y > 0) or y + alpha with one
  * rounding, the correctly rounded value (<= 0.5 ULP, no widening needed);
- * NaN: y + alpha is NaN.  Its backward dy (y + alpha) in double. */
+ * NaN: y + alpha is NaN.  Its backward: dy for y > 0; dy (y + alpha) in float
+ * with the residuals of ops/d32.h (y + alpha = d + dl exactly: within 0.5 +
+ * 2^-23 ULP), from the double path where the product is 0, tiny or not
+ * finite, or y is NaN. */
 AG_INLINE ag_f32v ag_elu_derivative_from_output_f32(ag_f32v y, ag_f32v alpha, ag_f32v p1)
 {
     (void)p1;
     return ag_f32_select(ag_f32_gt(y, ag_f32_set1(0.0f)), ag_f32_set1(1.0f), ag_f32_add(y, alpha));
 }
-AG_D32_WRAP_BW_(ag_elu_backward_from_output_f32, ag_elu_derivative_from_output_d32)
+AG_D32_WRAP_BW_(ag_elu_backward_from_output_wide_f32_, ag_elu_derivative_from_output_d32)
+AG_INLINE ag_f32v ag_elu_backward_from_output_f32(ag_f32v dy, ag_f32v y, ag_f32v alpha, ag_f32v p1)
+{
+    ag_f32m pos = ag_f32_gt(y, ag_f32_set1(0.0f)), ok = ag_f32_le(y, ag_f32_set1(0.0f));
+    ag_f32v dl, d = ag_f32_dw_add_(y, alpha, &dl);
+    ag_f32v r = ag_f32_select(pos, dy, ag_f32_dw_times_(dy, d, dl, &ok));
+    ok = ag_f32_mor(pos, ok);
+    return ag_f32_all(ok) ? r : ag_f32_select(ok, r, ag_elu_backward_from_output_wide_f32_(dy, y, alpha, p1));
+}
 #else /* float64 */
 
 AG_INLINE vec AG_FN(ag_elu_forward)(vec x, vec alpha, vec p1)

@@ -41,6 +41,7 @@ static inline V ag_##sfx##_and(V a, V b) { return _mm256_and_##S(a, b); }       
 static inline V ag_##sfx##_or(V a, V b) { return _mm256_or_##S(a, b); }                          \
 static inline V ag_##sfx##_mor(V a, V b) { return _mm256_or_##S(a, b); }                         \
 static inline int ag_##sfx##_any(V m) { return _mm256_movemask_##S(m) != 0; }                    \
+static inline int ag_##sfx##_all(V m) { return _mm256_movemask_##S(m) == (1 << 32 / sizeof(T)) - 1; } \
 static inline V ag_##sfx##_neg(V a) { return _mm256_xor_##S(a, _mm256_set1_##S((T)-0.0)); }     \
 static inline V ag_##sfx##_abs(V a) { return _mm256_andnot_##S(_mm256_set1_##S((T)-0.0), a); }  \
 static inline V ag_##sfx##_copysign(V mag, V sgn)                                                \

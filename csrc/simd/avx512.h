@@ -43,6 +43,7 @@ static inline V ag_##sfx##_select(M m, V a, V b) { return _mm512_mask_blend_##S(
 static inline M ag_##sfx##_mand(M a, M b) { return (M)(a & b); }                                 \
 static inline M ag_##sfx##_mor(M a, M b) { return (M)(a | b); }                                  \
 static inline int ag_##sfx##_any(M m) { return m != 0; }                                         \
+static inline int ag_##sfx##_all(M m) { return m == (M)-1; }                                     \
 static inline V ag_##sfx##_and(V a, V b)                                                         \
 { return _mm512_cast##SI##_##S(_mm512_and_si512(_mm512_cast##S##_si512(a), _mm512_cast##S##_si512(b))); }    \
 static inline V ag_##sfx##_or(V a, V b)                                                          \

@@ -26,6 +26,9 @@ static inline uint64x2_t ag_neon_not_u64_(uint64x2_t m)
 /* Whether any lane of a mask is set. */
 static inline int ag_neon_any_u32_(uint32x4_t m) { return vmaxvq_u32(m) != 0; }
 static inline int ag_neon_any_u64_(uint64x2_t m) { return vmaxvq_u32(vreinterpretq_u32_u64(m)) != 0; }
+/* Whether every lane of a mask is set. */
+static inline int ag_neon_all_u32_(uint32x4_t m) { return vminvq_u32(m) != 0; }
+static inline int ag_neon_all_u64_(uint64x2_t m) { return vminvq_u32(vreinterpretq_u32_u64(m)) != 0; }
 
 /* Operations whose intrinsics differ only by the f32/f64 suffix (S), mask type U (suffix US). */
 #define AG_NEON_SHIM(sfx, T, V, U, S, US, N)                                                    \
@@ -58,6 +61,7 @@ static inline V ag_##sfx##_select(U m, V a, V b) { return vbslq_##S(m, a, b); } 
 static inline U ag_##sfx##_mand(U a, U b) { return vandq_##US(a, b); }                          \
 static inline U ag_##sfx##_mor(U a, U b) { return vorrq_##US(a, b); }                           \
 static inline int ag_##sfx##_any(U m) { return ag_neon_any_##US##_(m); }                        \
+static inline int ag_##sfx##_all(U m) { return ag_neon_all_##US##_(m); }                        \
 static inline V ag_##sfx##_and(V a, V b)                                                        \
 { return vreinterpretq_##S##_##US(vandq_##US(vreinterpretq_##US##_##S(a), vreinterpretq_##US##_##S(b))); } \
 static inline V ag_##sfx##_or(V a, V b)                                                         \

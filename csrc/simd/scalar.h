@@ -76,6 +76,7 @@ static inline T ag_##sfx##_select(int m, T a, T b) { return m ? a : b; }        
 static inline int ag_##sfx##_mand(int a, int b) { return a & b; }                          \
 static inline int ag_##sfx##_mor(int a, int b) { return a | b; }                           \
 static inline int ag_##sfx##_any(int m) { return m; }                                      \
+static inline int ag_##sfx##_all(int m) { return m; }                                      \
 static inline UT ag_##sfx##_bits_(T a) { UT u; memcpy(&u, &a, sizeof u); return u; }       \
 static inline T ag_##sfx##_from_bits_(UT u) { T a; memcpy(&a, &u, sizeof a); return a; }   \
 static inline T ag_##sfx##_and(T a, T b) { return ag_##sfx##_from_bits_(ag_##sfx##_bits_(a) & ag_##sfx##_bits_(b)); } \
