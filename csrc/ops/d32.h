@@ -75,43 +75,43 @@ AG_INLINE ag_f32v fname(ag_f32v dy, ag_f32v x, ag_f32v p0, ag_f32v p1)          
     return ag_f32_narrow(d_mul(dl, fl), d_mul(dh, fh));                                 \
 }
 
-/* Backward from the output in float arithmetic, for the ops whose f'(y) is a short
- * polynomial in y (sigmoid, tanh, elu): the widening and narrowing of the double path
- * cost more than the math (on Zen 2 the four conversions of 8 floats take ~8 of
- * the ~11 cycles), and two float roundings, dy * RN(f'(y)), would not stay
- * within 1 ULP.  Instead f'(y) = d + dl is formed exactly or to 2u^2 relative
- * (u = 2^-24) by the op, and
- *     p + pl = dy d exactly (pl = fma(dy, d, -p), the FMA residual),
- *     r = RN(p + RN(dy dl + pl)).
- * Error: p + RN(dy dl + pl) = dy (d + dl) + e, |e| <= u (|dy dl| + |pl|)
- * <= u (|dl/d| + u) |dy d|.  With |dl| <= 2^-11.5 |d| (the ops below) and
- * f'(y) within 2u^2 of d + dl, r is within 0.5 + 2^-11 ULP of dy f'(y) (one
- * ULP of a float v is more than u |v|).
- * The residual is exact when the exponents of dy and d add up to at least
- * -103 (the exact product's last bit is then at least 2^-149), which
- * |p| >= 2^-100 ensures.  The lanes where that fails, where p is not finite
- * (dy inf or NaN) or 0 (dy or f'(y) zero: the sign of a zero product), and
- * those outside the op's domain are cleared in *ok, for the caller to take
- * from its double path.  Under the bound, the result is not always the double
- * path's bits (that one rounds three times), but it is the same on every SIMD
- * path: each lane's choice depends on that lane only. */
-AG_INLINE ag_f32v ag_f32_dw_times_(ag_f32v dy, ag_f32v d, ag_f32v dl, ag_f32m *ok)
+/* Backward from the output in float arithmetic, for the ops whose f'(y) is a
+ * sum or a short polynomial in y (sigmoid, tanh, elu): the widening and
+ * narrowing of the double path cost more than the math (on Zen 2 the
+ * conversions of 8 floats take ~8 of its ~11 cycles), and two float roundings,
+ * dy * RN(f'(y)), would not stay within 1 ULP.  Instead the op forms f'(y) as
+ * d + dl, exactly or to 2u^2 relative (u = 2^-24), and
+ *     r = fma(dy, d, RN(dy dl)),
+ * one rounding of dy d (exact inside the FMA) + RN(dy dl).  Error before it:
+ * u |dy dl|, plus 2^-150 if dy dl is subnormal.  With |dl| <= 2^-11.5 |d| (the
+ * ops below) and |dy f'(y)| >= 2^-100 or f'(y) = 0 (the lanes the ops accept),
+ * r is within 0.5 + 2^-11 ULP of dy f'(y) (one ULP of a float v is more than
+ * u |v|).  Where f'(y) = d + dl = +0 (saturated y: sigmoid's 1, tanh's +-1,
+ * elu's -alpha), r is dy * (+0), the sign included.
+ * The lanes an op refuses (dy outside [2^-40, 2^100] in magnitude: 0, inf, NaN
+ * and the range where dy f'(y) could be tiny or overflow; y outside its domain)
+ * come from the double path.  The result is not always the double path's bits
+ * (which rounds three times), but it is the same on every SIMD path: each
+ * lane's choice depends on that lane only. */
+AG_INLINE ag_f32v ag_f32_dw_times_(ag_f32v dy, ag_f32v d, ag_f32v dl)
 {
-    ag_f32v p = ag_f32_mul(dy, d), pl = ag_f32_fms(dy, d, p);
-    ag_f32v ap = ag_f32_abs(p);
-    *ok = ag_f32_mand(*ok, ag_f32_mand(ag_f32_ge(ap, ag_f32_set1(0x1p-100f)),
-                                       ag_f32_le(ap, ag_f32_set1(0x1.fffffep127f))));
-    return ag_f32_add(p, ag_f32_fma(dy, dl, pl));
+    return ag_f32_fma(dy, d, ag_f32_mul(dy, dl));
+}
+/* the lanes of dy the float path takes: 2^-40 <= |dy| <= 2^100 */
+AG_INLINE ag_f32m ag_f32_dy_usual_(ag_f32v dy)
+{
+    ag_f32v a = ag_f32_abs(dy);
+    return ag_f32_mand(ag_f32_ge(a, ag_f32_set1(0x1p-40f)), ag_f32_le(a, ag_f32_set1(0x1p100f)));
 }
 /* a - y^2 = d + *dl for float y, |y| <= 1 and a = y or 1 (sigmoid'(y) = y - y^2,
  * tanh'(y) = 1 - y^2).  y^2 = s + sl exactly (the FMA residual; when y^2 is below
- * 2^-102 the residual rounds, by far less than u^2 |a - y^2|).  a - s = d + hl
- * exactly (Fast2Sum, |a| >= s), *dl = RN(hl - sl).
- * Where s >= |a|/2 (sigmoid: y >= 1/2; tanh: y^2 >= 1/2), a - s is exact
- * (Sterbenz): hl = 0 and dl = -sl, exact, and |sl| <= min(t^2, 2^-25) with
- * t = 1 - |y| >= 2^-24 while a - y^2 >= t/2: |dl| <= 2^-11.5 |d|.  Elsewhere
- * s < |a|/2 <= |d| (or both terms have one sign: sigmoid, y < 0), |hl - sl| <=
- * 2u |d|, and dl's rounding is within 2u^2 |d|. */
+ * 2^-102 the residual rounds, by at most 2^-150, far below u^2 |a - y^2| in the
+ * lanes accepted), and a - s = d + hl exactly (Fast2Sum, |a| >= s); *dl =
+ * RN(hl - sl).  Where s >= |a|/2 (sigmoid: y >= 1/2; tanh: y^2 >= 1/2), a - s
+ * is exact (Sterbenz): hl = 0 and dl = -sl, exact; |sl| <= min(t^2, 2^-25) with
+ * t = 1 - |y| >= 2^-24, while a - y^2 >= t/2: |dl| <= 2^-11.5 |d|.  Elsewhere
+ * s < |a|/2 <= |d| (or, sigmoid with y < 0, both terms have one sign): |hl -
+ * sl| <= 2u |d|, and dl's rounding is within 2u^2 |d|. */
 AG_INLINE ag_f32v ag_f32_dw_minus_square_(ag_f32v a, ag_f32v y, ag_f32v *dl)
 {
     ag_f32v s = ag_f32_mul(y, y), sl = ag_f32_fms(y, y, s);
@@ -127,9 +127,20 @@ AG_INLINE ag_f32v ag_f32_dw_add_(ag_f32v a, ag_f32v b, ag_f32v *dl)
     *dl = ag_f32_add(ag_f32_sub(a, ag_f32_sub(d, bb)), ag_f32_sub(b, bb));
     return d;
 }
-/* The backward from the output of sigmoid (a = y) or tanh (a = 1) by the two
- * functions above; `wide` is the double path, for the lanes they refuse. */
-#define AG_F32_BW_MINUS_SQUARE_(fname, a, wide)                                         AG_INLINE ag_f32v fname(ag_f32v dy, ag_f32v y, ag_f32v p0, ag_f32v p1)              {                                                                                           ag_f32v dl, d = ag_f32_dw_minus_square_(a, y, &dl);                                     ag_f32m ok = ag_f32_le(ag_f32_abs(y), ag_f32_set1(1.0f));                              ag_f32v r = ag_f32_dw_times_(dy, d, dl, &ok);                                           return ag_f32_all(ok) ? r : ag_f32_select(ok, r, wide(dy, y, p0, p1));              }
+/* The backward from the output of sigmoid (a = y) or tanh (a = 1) by the
+ * functions above, for the lanes with |y| <= 1 and |y| >= ymin (sigmoid:
+ * 2^-58, so that |y - y^2| >= 2^-59 or y = 1; tanh: 0, as |1 - y^2| >= 2^-24
+ * or |y| = 1); `wide` is the double path, for the others. */
+#define AG_F32_BW_MINUS_SQUARE_(fname, a, ymin, wide)                                   \
+AG_INLINE ag_f32v fname(ag_f32v dy, ag_f32v y, ag_f32v p0, ag_f32v p1)              \
+{                                                                                       \
+    ag_f32v dl, d = ag_f32_dw_minus_square_(a, y, &dl);                                 \
+    ag_f32v r = ag_f32_dw_times_(dy, d, dl), ay = ag_f32_abs(y);                        \
+    ag_f32m ok = ag_f32_mand(ag_f32_dy_usual_(dy),                                      \
+                             ag_f32_mand(ag_f32_le(ay, ag_f32_set1(1.0f)),              \
+                                         ag_f32_ge(ay, ag_f32_set1(ymin))));            \
+    return ag_f32_all(ok) ? r : ag_f32_select(ok, r, wide(dy, y, p0, p1));              \
+}
 
 #define AG_D32_FO_0(name)
 #define AG_D32_FO_1(name)                                                               \

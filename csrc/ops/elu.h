@@ -32,10 +32,11 @@ AG_INLINE dvec ag_elu_derivative_from_output_d32(dvec y, dvec alpha, dvec p1)
 AG_D32_OP(elu, 0)
 /* derivative from the output in float: 1 (y > 0) or y + alpha with one
  * rounding, the correctly rounded value (<= 0.5 ULP, no widening needed);
- * NaN: y + alpha is NaN.  Its backward: dy for y > 0; dy (y + alpha) in float
- * with the residuals of ops/d32.h (y + alpha = d + dl exactly: within 0.5 +
- * 2^-23 ULP), from the double path where the product is 0, tiny or not
- * finite, or y is NaN. */
+ * NaN: y + alpha is NaN.  Its backward: dy for y > 0; for y < 0, dy (y +
+ * alpha) in float with the residuals of ops/d32.h (y + alpha = d + dl exactly,
+ * |dl| <= u |d|: within 0.5 + 2^-23 ULP) where y + alpha is 0 (then +0, y < 0)
+ * or in [2^-60, 2^100] in magnitude; the double path for the other lanes, and
+ * where y is +-0 or NaN or dy is 0, tiny, huge or not finite. */
 AG_INLINE ag_f32v ag_elu_derivative_from_output_f32(ag_f32v y, ag_f32v alpha, ag_f32v p1)
 {
     (void)p1;
@@ -44,10 +45,14 @@ AG_INLINE ag_f32v ag_elu_derivative_from_output_f32(ag_f32v y, ag_f32v alpha, ag
 AG_D32_WRAP_BW_(ag_elu_backward_from_output_wide_f32_, ag_elu_derivative_from_output_d32)
 AG_INLINE ag_f32v ag_elu_backward_from_output_f32(ag_f32v dy, ag_f32v y, ag_f32v alpha, ag_f32v p1)
 {
-    ag_f32m pos = ag_f32_gt(y, ag_f32_set1(0.0f)), ok = ag_f32_le(y, ag_f32_set1(0.0f));
-    ag_f32v dl, d = ag_f32_dw_add_(y, alpha, &dl);
-    ag_f32v r = ag_f32_select(pos, dy, ag_f32_dw_times_(dy, d, dl, &ok));
-    ok = ag_f32_mor(pos, ok);
+    ag_f32v dl, d = ag_f32_dw_add_(y, alpha, &dl), ad = ag_f32_abs(d);
+    ag_f32m pos = ag_f32_gt(y, ag_f32_set1(0.0f));
+    ag_f32v r = ag_f32_select(pos, dy, ag_f32_dw_times_(dy, d, dl));
+    ag_f32m d_ok = ag_f32_mor(ag_f32_mand(ag_f32_ge(ad, ag_f32_set1(0x1p-60f)),
+                                          ag_f32_le(ad, ag_f32_set1(0x1p100f))),
+                              ag_f32_eq(d, ag_f32_set1(0.0f)));
+    ag_f32m ok = ag_f32_mand(ag_f32_dy_usual_(dy),
+                             ag_f32_mor(pos, ag_f32_mand(ag_f32_lt(y, ag_f32_set1(0.0f)), d_ok)));
     return ag_f32_all(ok) ? r : ag_f32_select(ok, r, ag_elu_backward_from_output_wide_f32_(dy, y, alpha, p1));
 }
 #else /* float64 */

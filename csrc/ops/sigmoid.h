@@ -42,15 +42,15 @@ AG_D32_OP(sigmoid, 0)
 /* derivative from the output in float: fma(-y, y, y) = y - y^2 with one
  * rounding, the correctly rounded value (<= 0.5 ULP, no widening needed);
  * its backward dy (y - y^2) in float with the residuals of ops/d32.h
- * (within 0.5 + 2^-11 ULP), from the double path where |y| > 1 or the
- * product is 0, tiny or not finite. */
+ * (within 0.5 + 2^-11 ULP), from the double path where |y| > 1, |y| < 2^-58
+ * or dy is 0, tiny, huge or not finite. */
 AG_INLINE ag_f32v ag_sigmoid_derivative_from_output_f32(ag_f32v y, ag_f32v p0, ag_f32v p1)
 {
     (void)p0; (void)p1;
     return ag_f32_fnma(y, y, y);
 }
 AG_D32_WRAP_BW_(ag_sigmoid_backward_from_output_wide_f32_, ag_sigmoid_derivative_from_output_d32)
-AG_F32_BW_MINUS_SQUARE_(ag_sigmoid_backward_from_output_f32, y, ag_sigmoid_backward_from_output_wide_f32_)
+AG_F32_BW_MINUS_SQUARE_(ag_sigmoid_backward_from_output_f32, y, 0x1p-58f, ag_sigmoid_backward_from_output_wide_f32_)
 #else /* float64 */
 
 /* 1/(1 + e + el) = r + *c to about 2^-2p, for e in [0, 1] (or NaN), |el|

@@ -38,15 +38,15 @@ AG_D32_OP(tanh, 0)
 /* derivative from the output in float: fma(-y, y, 1) = 1 - y^2 with one
  * rounding, the correctly rounded value (<= 0.5 ULP, no widening needed);
  * its backward dy (1 - y^2) in float with the residuals of ops/d32.h
- * (within 0.5 + 2^-11 ULP), from the double path where |y| > 1 or the
- * product is 0, tiny or not finite. */
+ * (within 0.5 + 2^-11 ULP), from the double path where |y| > 1 or dy is 0,
+ * tiny, huge or not finite. */
 AG_INLINE ag_f32v ag_tanh_derivative_from_output_f32(ag_f32v y, ag_f32v p0, ag_f32v p1)
 {
     (void)p0; (void)p1;
     return ag_f32_fnma(y, y, ag_f32_set1(1.0f));
 }
 AG_D32_WRAP_BW_(ag_tanh_backward_from_output_wide_f32_, ag_tanh_derivative_from_output_d32)
-AG_F32_BW_MINUS_SQUARE_(ag_tanh_backward_from_output_f32, ag_f32_set1(1.0f), ag_tanh_backward_from_output_wide_f32_)
+AG_F32_BW_MINUS_SQUARE_(ag_tanh_backward_from_output_f32, ag_f32_set1(1.0f), 0.0f, ag_tanh_backward_from_output_wide_f32_)
 #else /* float64 */
 
 AG_INLINE vec AG_FN(ag_tanh_forward)(vec x, vec p0, vec p1)
