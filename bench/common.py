@@ -30,13 +30,14 @@ FULL_SIZES = (100, 1_000, 10_000, 100_000, 1_000_000, 4_000_000, 16_000_000)
 SCALING_SIZE = 4_000_000
 SAMPLE_S = 0.002          # one timing sample: enough calls in a row to last this long
 MIN_REPEAT, MAX_REPEAT = 3, 30
-# Before timing a contender: a pause long enough for the idle threads a previous call
-# left polling to go to sleep (PyTorch's OpenMP workers poll for about 12 ms on the Zen 2
-# VM, and actgrad's second thread, sharing a CPU with them, ran at one thread's speed),
-# then calls until the contender's own threads are awake again (PyTorch's first two calls
-# after its workers slept took 4-8 ms each at 1e5 elements, the third 0.16 ms)
+# Before timing a contender, it runs for this long: long enough for the idle threads a
+# previous contender left polling to go to sleep (PyTorch's OpenMP workers poll for about
+# 12 ms on the Zen 2 VM, and actgrad's second thread, sharing a CPU with them, ran at one
+# thread's speed) and for the contender's own threads to be awake again (PyTorch's first
+# two calls after its workers slept took 4-8 ms each at 1e5 elements, the third 0.16 ms).
+# Running rather than sleeping: after a 30 ms sleep, whole 2-thread cases of the VM ran at
+# one thread's speed, as if the idle vCPU took that long to come back.
 SETTLE_S = 0.03
-WARMUP_CALLS, WARMUP_MAX_S = 3, 0.02
 RTOL = {"float32": 1e-4, "float64": 1e-7}  # loose: catches wrong formulas, not ULPs
 CHECK_MAX = 100_000       # elements compared per check: every k-th one of a larger output
 
@@ -160,10 +161,11 @@ def measure(timers, budget_s, interleave=False):
     """Time each callable of ``timers`` (already warmed up) for about ``budget_s`` in all.
 
     Each contender gets MIN_REPEAT..MAX_REPEAT samples of about SAMPLE_S.  By default a
-    contender's samples are taken back to back, each contender after a pause of SETTLE_S
-    (taking them in turns would let one contender's idle threads, e.g. PyTorch's spinning
-    OpenMP workers, slow the next one); ``interleave`` takes them in turns after one pause,
-    for contenders that leave no threads behind (one function on 1, 2, ... threads)."""
+    contender's samples are taken back to back, each contender after running it for
+    SETTLE_S (taking them in turns would let one contender's idle threads, e.g. PyTorch's
+    spinning OpenMP workers, slow the next one); ``interleave`` takes them in turns after
+    running them all for SETTLE_S, for contenders that leave no threads behind (one
+    function on 1, 2, ... threads)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -202,15 +204,13 @@ def against_exp(timers, x, budget_s):
 
 
 def _settle(fns):
-    """The pause of SETTLE_S, then each of ``fns`` called WARMUP_CALLS times or for about
-    WARMUP_MAX_S, whichever is shorter."""
-    time.sleep(SETTLE_S)
-    for fn in fns:
-        start = time.perf_counter()
-        for _ in range(WARMUP_CALLS):
+    """``fns`` called in turns for about SETTLE_S (each at least once)."""
+    start = time.perf_counter()
+    while True:
+        for fn in fns:
             fn()
-            if time.perf_counter() - start > WARMUP_MAX_S:
-                break
+        if time.perf_counter() - start > SETTLE_S:
+            return
 
 
 def _plan(fn, budget_s):
