@@ -80,15 +80,17 @@ AG_INLINE ag_f32v fname(ag_f32v dy, ag_f32v x, ag_f32v p0, ag_f32v p1)          
  * widening and narrowing cost more than the math (6 conversions of ~20
  * instructions per 8 floats; 0.41 ns per element on Zen 2, against 0.25 here),
  * and two float roundings, dy * RN(f'(y)), would not stay within 1 ULP.
- * Instead the op forms f'(y) as d + dl, exactly or to 2u^2 relative (u =
- * 2^-24), and
+ * Instead the op forms d = RN(f'(y)), the float32 derivative from the output
+ * bitwise, and dl, the error f'(y) - d (exact, or rounded once) shrunk by a
+ * factor 1 - 2^-24, so that |dl| < 1/2 ULP of d strictly; then
  *     r = fma(dy, d, RN(dy dl)),
  * one rounding of dy d (exact inside the FMA) + RN(dy dl).  Error before it:
- * u |dy dl|, plus 2^-150 if dy dl is subnormal.  With |dl| <= 2^-11.5 |d| (the
- * ops below) and |dy f'(y)| >= 2^-100 or f'(y) = 0 (the lanes the ops accept),
- * r is within 0.5 + 2^-11 ULP of dy f'(y) (one ULP of a float v is more than
- * u |v|).  Where f'(y) = d + dl = +0 (saturated y: sigmoid's 1, tanh's +-1,
- * elu's -alpha), r is dy * (+0), the sign included.
+ * |dy| (|f'(y) - d - dl| + u |dl|) <= 3u |dy| |dl| <= 3u^2 |dy d| (u = 2^-24),
+ * plus 2^-150 if dy dl is subnormal; with |dy f'(y)| >= 2^-100 or f'(y) = 0
+ * (the lanes the ops accept), r is within 0.5 + 2^-21 ULP of dy f'(y) (one ULP
+ * of a float v is more than u |v|).  For dy = 1, r = RN(d + dl) = d: backward(1,
+ * y) is derivative(y) bitwise.  Where f'(y) = +0 (saturated y: sigmoid's 1,
+ * tanh's +-1, elu's -alpha), d = dl = +0 and r is dy * (+0), the sign included.
  * The lanes an op refuses (dy outside [2^-40, 2^100] in magnitude: 0, inf, NaN
  * and the range where dy f'(y) could be tiny or overflow; y outside its domain)
  * come from the double path.  The result is not always the double path's bits
@@ -104,20 +106,23 @@ AG_INLINE ag_f32m ag_f32_dy_usual_(ag_f32v dy)
     ag_f32v a = ag_f32_abs(dy);
     return ag_f32_mand(ag_f32_ge(a, ag_f32_set1(0x1p-40f)), ag_f32_le(a, ag_f32_set1(0x1p100f)));
 }
-/* a - y^2 = d + *dl for float y, |y| <= 1 and a = y or 1 (sigmoid'(y) = y - y^2,
- * tanh'(y) = 1 - y^2).  y^2 = s + sl exactly (the FMA residual; when y^2 is below
- * 2^-102 the residual rounds, by at most 2^-150, far below u^2 |a - y^2| in the
- * lanes accepted), and a - s = d + hl exactly (Fast2Sum, |a| >= s); *dl =
- * RN(hl - sl).  Where s >= |a|/2 (sigmoid: y >= 1/2; tanh: y^2 >= 1/2), a - s
- * is exact (Sterbenz): hl = 0 and dl = -sl, exact; |sl| <= min(t^2, 2^-25) with
- * t = 1 - |y| >= 2^-24, while a - y^2 >= t/2: |dl| <= 2^-11.5 |d|.  Elsewhere
- * s < |a|/2 <= |d| (or, sigmoid with y < 0, both terms have one sign): |hl -
- * sl| <= 2u |d|, and dl's rounding is within 2u^2 |d|. */
-AG_INLINE ag_f32v ag_f32_dw_minus_square_(ag_f32v a, ag_f32v y, ag_f32v *dl)
+/* d = RN(c - z^2) and *dl = (c - z^2 - d) rounded once and shrunk by 1 - 2^-24
+ * (|dl| < 1/2 ULP of d: a rounded error may reach exactly 1/2 ULP, and the
+ * shrunk one is the float below it, exact), for c - d exact: d in [c/2, 2c]
+ * (Sterbenz).  The ops choose z and c so that it is:
+ *   sigmoid'(y) = y - y^2:  z = c = y for y in [-1, 1/2) (d in [2y, y]: y < 0,
+ *                           or [y/2, y]); z = c = t = 1 - y (exact) for y in
+ *                           [1/2, 1], as y - y^2 = t - t^2;
+ *   tanh'(y) = 1 - y^2:     z = |y|, c = 1 for |y| < 1/2 (d in (3/4, 1]);
+ *                           z = t = 1 - |y| (exact), c = 2t for |y| in [1/2, 1],
+ *                           as 1 - y^2 = 2t - t^2 (d in [t, 2t]).
+ * c - z^2 is f'(y) exactly, so d is the correctly rounded f'(y), as
+ * fma(-y, y, y) and fma(-y, y, 1) give it. */
+AG_INLINE ag_f32v ag_f32_dw_minus_square_(ag_f32v c, ag_f32v z, ag_f32v *dl)
 {
-    ag_f32v s = ag_f32_mul(y, y), sl = ag_f32_fms(y, y, s);
-    ag_f32v d = ag_f32_sub(a, s);
-    *dl = ag_f32_sub(ag_f32_sub(ag_f32_sub(a, d), s), sl);
+    ag_f32v d = ag_f32_fnma(z, z, c);
+    ag_f32v e = ag_f32_fnma(z, z, ag_f32_sub(c, d));
+    *dl = ag_f32_fnma(e, ag_f32_set1(0x1p-24f), e);
     return d;
 }
 /* a + b = d + *dl exactly (Knuth's TwoSum, no condition on the magnitudes;
@@ -128,18 +133,21 @@ AG_INLINE ag_f32v ag_f32_dw_add_(ag_f32v a, ag_f32v b, ag_f32v *dl)
     *dl = ag_f32_add(ag_f32_sub(a, ag_f32_sub(d, bb)), ag_f32_sub(b, bb));
     return d;
 }
-/* The backward from the output of sigmoid (a = y) or tanh (a = 1) by the
- * functions above, for the lanes with |y| <= 1 and |y| >= ymin (sigmoid:
- * 2^-58, so that |y - y^2| >= 2^-59 or y = 1; tanh: 0, as |1 - y^2| >= 2^-24
- * or |y| = 1); `wide` is the double path, for the others. */
-#define AG_F32_BW_MINUS_SQUARE_(fname, a, ymin, wide)                                   \
+/* The backward from the output of sigmoid or tanh by the functions above:
+ * `zc(y, &z, &c)` picks z and c, `ymin` is the least |y| taken (sigmoid: 2^-58,
+ * so that |y - y^2| >= 2^-59 or y = 1, and y = -0 goes to the double path,
+ * whose -0 * dy this sum would not give; tanh: 0, as |1 - y^2| >= 2^-24 or
+ * |y| = 1), |y| <= 1 the most; `wide` is the double path, for the others. */
+#define AG_F32_BW_MINUS_SQUARE_(fname, zc, ymin, wide)                                  \
 AG_INLINE ag_f32v fname(ag_f32v dy, ag_f32v y, ag_f32v p0, ag_f32v p1)              \
 {                                                                                       \
-    ag_f32v dl, d = ag_f32_dw_minus_square_(a, y, &dl);                                 \
+    ag_f32v z, c, dl;                                                                   \
+    zc(y, &z, &c);                                                                      \
+    ag_f32v d = ag_f32_dw_minus_square_(c, z, &dl);                                     \
     ag_f32v r = ag_f32_dw_times_(dy, d, dl), ay = ag_f32_abs(y);                        \
-    ag_f32m ok = ag_f32_mand(ag_f32_dy_usual_(dy),                                      \
-                             ag_f32_mand(ag_f32_le(ay, ag_f32_set1(1.0f)),              \
-                                         ag_f32_ge(ay, ag_f32_set1(ymin))));            \
+    ag_f32m ok = ag_f32_mand(ag_f32_dy_usual_(dy), ag_f32_le(ay, ag_f32_set1(1.0f)));   \
+    if (ymin > 0)                                                                       \
+        ok = ag_f32_mand(ok, ag_f32_ge(ay, ag_f32_set1(ymin)));                         \
     return ag_f32_all(ok) ? r : ag_f32_select(ok, r, wide(dy, y, p0, p1));              \
 }
 

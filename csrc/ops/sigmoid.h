@@ -42,7 +42,7 @@ AG_D32_OP(sigmoid, 0)
 /* derivative from the output in float: fma(-y, y, y) = y - y^2 with one
  * rounding, the correctly rounded value (<= 0.5 ULP, no widening needed);
  * its backward dy (y - y^2) in float with the residuals of ops/d32.h
- * (within 0.5 + 2^-11 ULP), from the double path where |y| > 1, |y| < 2^-58
+ * (within 0.5 + 2^-21 ULP), from the double path where |y| > 1, |y| < 2^-58
  * or dy is 0, tiny, huge or not finite. */
 AG_INLINE ag_f32v ag_sigmoid_derivative_from_output_f32(ag_f32v y, ag_f32v p0, ag_f32v p1)
 {
@@ -50,7 +50,13 @@ AG_INLINE ag_f32v ag_sigmoid_derivative_from_output_f32(ag_f32v y, ag_f32v p0, a
     return ag_f32_fnma(y, y, y);
 }
 AG_D32_WRAP_BW_(ag_sigmoid_backward_from_output_wide_f32_, ag_sigmoid_derivative_from_output_d32)
-AG_F32_BW_MINUS_SQUARE_(ag_sigmoid_backward_from_output_f32, y, 0x1p-58f, ag_sigmoid_backward_from_output_wide_f32_)
+/* z and c of ops/d32.h's ag_f32_dw_minus_square_ */
+AG_INLINE void ag_sigmoid_zc_f32_(ag_f32v y, ag_f32v *z, ag_f32v *c)
+{
+    *z = *c = ag_f32_select(ag_f32_ge(y, ag_f32_set1(0.5f)), ag_f32_sub(ag_f32_set1(1.0f), y), y);
+}
+AG_F32_BW_MINUS_SQUARE_(ag_sigmoid_backward_from_output_f32, ag_sigmoid_zc_f32_, 0x1p-58f,
+                        ag_sigmoid_backward_from_output_wide_f32_)
 #else /* float64 */
 
 /* 1/(1 + e + el) = r + *c to about 2^-2p, for e in [0, 1] (or NaN), |el|

@@ -38,7 +38,7 @@ AG_D32_OP(tanh, 0)
 /* derivative from the output in float: fma(-y, y, 1) = 1 - y^2 with one
  * rounding, the correctly rounded value (<= 0.5 ULP, no widening needed);
  * its backward dy (1 - y^2) in float with the residuals of ops/d32.h
- * (within 0.5 + 2^-11 ULP), from the double path where |y| > 1 or dy is 0,
+ * (within 0.5 + 2^-21 ULP), from the double path where |y| > 1 or dy is 0,
  * tiny, huge or not finite. */
 AG_INLINE ag_f32v ag_tanh_derivative_from_output_f32(ag_f32v y, ag_f32v p0, ag_f32v p1)
 {
@@ -46,7 +46,16 @@ AG_INLINE ag_f32v ag_tanh_derivative_from_output_f32(ag_f32v y, ag_f32v p0, ag_f
     return ag_f32_fnma(y, y, ag_f32_set1(1.0f));
 }
 AG_D32_WRAP_BW_(ag_tanh_backward_from_output_wide_f32_, ag_tanh_derivative_from_output_d32)
-AG_F32_BW_MINUS_SQUARE_(ag_tanh_backward_from_output_f32, ag_f32_set1(1.0f), 0.0f, ag_tanh_backward_from_output_wide_f32_)
+/* z and c of ops/d32.h's ag_f32_dw_minus_square_ */
+AG_INLINE void ag_tanh_zc_f32_(ag_f32v y, ag_f32v *z, ag_f32v *c)
+{
+    ag_f32v ay = ag_f32_abs(y), t = ag_f32_sub(ag_f32_set1(1.0f), ay);
+    ag_f32m hi = ag_f32_ge(ay, ag_f32_set1(0.5f));
+    *z = ag_f32_select(hi, t, ay);
+    *c = ag_f32_select(hi, ag_f32_add(t, t), ag_f32_set1(1.0f));
+}
+AG_F32_BW_MINUS_SQUARE_(ag_tanh_backward_from_output_f32, ag_tanh_zc_f32_, 0.0f,
+                        ag_tanh_backward_from_output_wide_f32_)
 #else /* float64 */
 
 AG_INLINE vec AG_FN(ag_tanh_forward)(vec x, vec p0, vec p1)
