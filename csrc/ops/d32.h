@@ -78,27 +78,37 @@ AG_INLINE ag_f32v fname(ag_f32v dy, ag_f32v x, ag_f32v p0, ag_f32v p1)          
 /* Backward from the output in float arithmetic, for the ops whose f'(y) is a
  * sum or a short polynomial in y (sigmoid, tanh, elu): on the double path the
  * widening and narrowing cost more than the math (6 conversions of ~20
- * instructions per 8 floats; 0.41 ns per element on Zen 2, against 0.25 here),
- * and two float roundings, dy * RN(f'(y)), would not stay within 1 ULP.
+ * instructions per 8 floats; 0.41 ns per element on Zen 2, against 0.31-0.36
+ * here), and two float roundings, dy * RN(f'(y)), would not stay within 1 ULP.
  * Instead the op forms d = RN(f'(y)), the float32 derivative from the output
- * bitwise, and dl, the error f'(y) - d (exact, or rounded once) shrunk by a
- * factor 1 - 2^-24, so that |dl| < 1/2 ULP of d strictly; then
- *     r = fma(dy, d, RN(dy dl)),
- * one rounding of dy d (exact inside the FMA) + RN(dy dl).  Error before it:
- * |dy| (|f'(y) - d - dl| + u |dl|) <= 3u |dy| |dl| <= 3u^2 |dy d| (u = 2^-24),
- * plus 2^-150 if dy dl is subnormal; with |dy f'(y)| >= 2^-100 or f'(y) = 0
- * (the lanes the ops accept), r is within 0.5 + 2^-21 ULP of dy f'(y) (one ULP
- * of a float v is more than u |v|).  For dy = 1, r = RN(d + dl) = d: backward(1,
- * y) is derivative(y) bitwise.  Where f'(y) = +0 (saturated y: sigmoid's 1,
- * tanh's +-1, elu's -alpha), d = dl = +0 and r is dy * (+0), the sign included.
+ * bitwise, and dl, the error f'(y) - d, exact or rounded once (|dl| <= 1/2 ULP
+ * of d); then, with w = RN(dy (1 - 2^-24)) where dl was rounded, w = dy where
+ * it is exact (elu),
+ *     r = fma(dy, d, RN(w dl)),
+ * one rounding of dy d (exact inside the FMA) + RN(w dl).  Error before it:
+ * |dy| (|f'(y) - d - dl| + 3u |dl|) <= 4u |dy| |dl| <= 4u^2 |dy d| (u =
+ * 2^-24), plus 2^-150 if w dl is subnormal; with |dy f'(y)| >= 2^-100 or f'(y)
+ * = 0 (the lanes the ops accept), r is within 0.5 + 2^-21 ULP of dy f'(y) (one
+ * ULP of a float v is more than u |v|).  For dy = 1, |RN(w dl)| < 1/2 ULP of d
+ * strictly (a dl of exactly 1/2 ULP, 2^k, becomes the float below 2^k, and a
+ * product below 2^k does not round up to it), so r = d: backward(1, y) is
+ * derivative(y) bitwise (an exact dl gives r = RN(f'(y)) = d directly).  The
+ * shrink is applied to dy, off the chain that computes dl.  Where f'(y) = +0
+ * (saturated y: sigmoid's 1, tanh's +-1, elu's -alpha), d = dl = +0 and r is
+ * dy * (+0), the sign included.
  * The lanes an op refuses (dy outside [2^-40, 2^100] in magnitude: 0, inf, NaN
  * and the range where dy f'(y) could be tiny or overflow; y outside its domain)
  * come from the double path.  The result is not always the double path's bits
  * (which rounds three times), but it is the same on every SIMD path: each
  * lane's choice depends on that lane only. */
-AG_INLINE ag_f32v ag_f32_dw_times_(ag_f32v dy, ag_f32v d, ag_f32v dl)
+AG_INLINE ag_f32v ag_f32_dw_times_(ag_f32v dy, ag_f32v w, ag_f32v d, ag_f32v dl)
 {
-    return ag_f32_fma(dy, d, ag_f32_mul(dy, dl));
+    return ag_f32_fma(dy, d, ag_f32_mul(w, dl));
+}
+/* w for a rounded dl: dy (1 - 2^-24) */
+AG_INLINE ag_f32v ag_f32_shrunk_(ag_f32v dy)
+{
+    return ag_f32_fnma(dy, ag_f32_set1(0x1p-24f), dy);
 }
 /* the lanes of dy the float path takes: 2^-40 <= |dy| <= 2^100 */
 AG_INLINE ag_f32m ag_f32_dy_usual_(ag_f32v dy)
@@ -106,10 +116,8 @@ AG_INLINE ag_f32m ag_f32_dy_usual_(ag_f32v dy)
     ag_f32v a = ag_f32_abs(dy);
     return ag_f32_mand(ag_f32_ge(a, ag_f32_set1(0x1p-40f)), ag_f32_le(a, ag_f32_set1(0x1p100f)));
 }
-/* d = RN(c - z^2) and *dl = (c - z^2 - d) rounded once and shrunk by 1 - 2^-24
- * (|dl| < 1/2 ULP of d: a rounded error may reach exactly 1/2 ULP, and the
- * shrunk one is the float below it, exact), for c - d exact: d in [c/2, 2c]
- * (Sterbenz).  The ops choose z and c so that it is:
+/* d = RN(c - z^2) and *dl = c - z^2 - d rounded once, for c - d exact: d in
+ * [c/2, 2c] (Sterbenz).  The ops choose z and c so that it is:
  *   sigmoid'(y) = y - y^2:  z = c = y for y in [-1, 1/2) (d in [2y, y]: y < 0,
  *                           or [y/2, y]); z = c = t = 1 - y (exact) for y in
  *                           [1/2, 1], as y - y^2 = t - t^2;
@@ -121,8 +129,7 @@ AG_INLINE ag_f32m ag_f32_dy_usual_(ag_f32v dy)
 AG_INLINE ag_f32v ag_f32_dw_minus_square_(ag_f32v c, ag_f32v z, ag_f32v *dl)
 {
     ag_f32v d = ag_f32_fnma(z, z, c);
-    ag_f32v e = ag_f32_fnma(z, z, ag_f32_sub(c, d));
-    *dl = ag_f32_fnma(e, ag_f32_set1(0x1p-24f), e);
+    *dl = ag_f32_fnma(z, z, ag_f32_sub(c, d));
     return d;
 }
 /* a + b = d + *dl exactly (Knuth's TwoSum, no condition on the magnitudes;
@@ -144,7 +151,7 @@ AG_INLINE ag_f32v fname(ag_f32v dy, ag_f32v y, ag_f32v p0, ag_f32v p1)          
     ag_f32v z, c, dl;                                                                   \
     zc(y, &z, &c);                                                                      \
     ag_f32v d = ag_f32_dw_minus_square_(c, z, &dl);                                     \
-    ag_f32v r = ag_f32_dw_times_(dy, d, dl), ay = ag_f32_abs(y);                        \
+    ag_f32v r = ag_f32_dw_times_(dy, ag_f32_shrunk_(dy), d, dl), ay = ag_f32_abs(y);    \
     ag_f32m ok = ag_f32_mand(ag_f32_dy_usual_(dy), ag_f32_le(ay, ag_f32_set1(1.0f)));   \
     if (ymin > 0)                                                                       \
         ok = ag_f32_mand(ok, ag_f32_ge(ay, ag_f32_set1(ymin)));                         \

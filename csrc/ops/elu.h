@@ -47,7 +47,7 @@ AG_INLINE ag_f32v ag_elu_backward_from_output_f32(ag_f32v dy, ag_f32v y, ag_f32v
 {
     ag_f32v dl, d = ag_f32_dw_add_(y, alpha, &dl), ad = ag_f32_abs(d);
     ag_f32m pos = ag_f32_gt(y, ag_f32_set1(0.0f));
-    ag_f32v r = ag_f32_select(pos, dy, ag_f32_dw_times_(dy, d, dl));
+    ag_f32v r = ag_f32_select(pos, dy, ag_f32_dw_times_(dy, dy, d, dl));
     ag_f32m d_ok = ag_f32_mor(ag_f32_mand(ag_f32_ge(ad, ag_f32_set1(0x1p-60f)),
                                           ag_f32_le(ad, ag_f32_set1(0x1p100f))),
                               ag_f32_eq(d, ag_f32_set1(0.0f)));
