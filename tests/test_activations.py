@@ -29,6 +29,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import actgrad as ag
+from actgrad import _core
 from actgrad._optable import ACTIVATIONS, CALLS
 import mpmath_reference as ref
 # the sample grids and parameter helpers live with the reference (bench/accuracy.py uses them too)
@@ -543,6 +544,48 @@ def test_backward_at_infinite_x_and_dy(name, params):
             got = public(name, "backward")(np.full_like(x, edge), x, **params)
             expect = np.float32(edge) * public(name, "derivative")(x, **params)
         assert bitwise_equal(got, expect) or np.array_equal(got, expect, equal_nan=True), (x, got, expect)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "elu"])
+def test_float32_backward_from_output_in_float(name, restore_isa):
+    """The float32 backward from the output that is computed in float arithmetic
+    (csrc/ops/d32.h): with dy = 1 it is the derivative from the output bitwise, over a
+    dense grid of the outputs it takes (every 257th float of [-1, 1], and the floats next
+    to 1/2 and 1, where its two formulas meet and where y^2 rounds); saturated outputs
+    (sigmoid 1, tanh +-1, elu -alpha) give dy * (+0) with the sign of dy; and mixed vectors
+    of accepted and refused lanes give the same results on every SIMD path (bitwise but
+    for NaN payloads)."""
+    pos = np.arange(0, 0x3F800001, 257, dtype=np.uint32).view(np.float32)
+    near = np.concatenate([1 - np.arange(1, 4096) * 2.0**-24, 0.5 + np.arange(-4096, 4096) * 2.0**-25])
+    y = np.concatenate([pos, -pos, near, -near]).astype(np.float32)
+    if name == "elu":
+        y = -np.abs(y)
+    params = {"alpha": 1.0} if name == "elu" else {}
+    fo = public(name, "derivative_from_output")
+    bw = public(name, "backward_from_output")
+    assert bitwise_equal(bw(np.ones_like(y), y, **params), fo(y, **params))
+    sat = {"sigmoid": [1.0], "tanh": [1.0, -1.0], "elu": [-1.0]}[name]
+    ys = np.array(sat * 2, np.float32)
+    dy = np.array([0.75] * len(sat) + [-0.75] * len(sat), np.float32)
+    assert bitwise_equal(bw(dy, ys, **params), dy * fo(ys, **params))
+    assert list(np.signbit(bw(dy, ys, **params))) == [False] * len(sat) + [True] * len(sat)
+    rng = np.random.default_rng(5)
+    mixed = rng.uniform(-1, 1, 4099).astype(np.float32)
+    for k, v in enumerate([3.0, -0.0, np.nan, 2.0**-60, np.inf, 1.0]):
+        mixed[k::7 + 2 * k] = v          # refused lanes (and a saturated one) among accepted ones
+    dys = rng.standard_normal(mixed.size).astype(np.float32)
+    for k, v in enumerate([0.0, 1e-20, np.inf, 2.0**110]):
+        dys[k::17 + 2 * k] = v
+    if name == "elu":
+        mixed = np.where(np.isfinite(mixed), -np.abs(mixed), mixed)
+    results = []
+    for isa in ag.config()["simd_supported"]:
+        _core.set_isa(isa)
+        with np.errstate(all="ignore"):
+            results.append(bw(dys, mixed, **params))
+    for r in results[1:]:   # NaN payloads aside (the paths make NaN in different ways)
+        assert np.array_equal(np.isnan(r), np.isnan(results[0]))
+        assert bitwise_equal(r[~np.isnan(r)], results[0][~np.isnan(r)])
 
 
 @pytest.mark.parametrize("name,params", PROP_FO_CASES)

@@ -34,9 +34,10 @@ AG_D32_OP(elu, 0)
  * rounding, the correctly rounded value (<= 0.5 ULP, no widening needed);
  * NaN: y + alpha is NaN.  Its backward: dy for y > 0; for y < 0, dy (y +
  * alpha) in float with the residuals of ops/d32.h (y + alpha = d + dl exactly,
- * d = RN(y + alpha), |dl| <= 1/2 ULP of d: within 0.5 + 2^-22 ULP) where y + alpha is 0 (then +0, y < 0)
- * or in [2^-60, 2^100] in magnitude; the double path for the other lanes, and
- * where y is +-0 or NaN or dy is 0, tiny, huge or not finite. */
+ * d = RN(y + alpha), |dl| <= 1/2 ULP of d: within 0.5 + 2^-22 ULP) where
+ * y + alpha is 0 (then +0, as y < 0) or in [2^-60, 2^100] in magnitude; the
+ * double path for the other lanes, and where y is +-0 or NaN or dy is 0,
+ * tiny, huge or not finite. */
 AG_INLINE ag_f32v ag_elu_derivative_from_output_f32(ag_f32v y, ag_f32v alpha, ag_f32v p1)
 {
     (void)p1;
