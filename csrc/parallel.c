@@ -230,7 +230,8 @@ static int run_ranges(void)
 }
 
 /* Moves the calling worker off the caller's CPU (see the top comment).  A
- * failed call leaves it where it is, which is only slower. */
+ * failed call leaves it where it is, and a failed restore leaves it off that
+ * CPU for good: either is only slower, never wrong. */
 static void leave_caller_cpu(void)
 {
 #ifdef __linux__
