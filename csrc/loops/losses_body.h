@@ -123,9 +123,20 @@ static void AG_FN(k_ce_rows)(const ag_ce_block *b)
             for (ptrdiff_t c = 0; g && c < C; c += VLANES) AG_FN(ls_st_)(g + c, C - c, AG_C(0));
             continue;
         }
-        /* pass 1: the max (tail lanes -inf) */
+        /* pass 1: the max (tail lanes -inf), in four chains (one waits on v_max's latency
+         * for every vector); a NaN row's m does not matter: its loss and gradient are NaN */
         vec mv = AG_C(-INFINITY);
         ptrdiff_t c = 0;
+        {
+            vec m1 = mv, m2 = mv, m3 = mv;
+            for (; c + 4 * VLANES <= cv; c += 4 * VLANES) {
+                mv = v_max(mv, v_load(x + c));
+                m1 = v_max(m1, v_load(x + c + VLANES));
+                m2 = v_max(m2, v_load(x + c + 2 * VLANES));
+                m3 = v_max(m3, v_load(x + c + 3 * VLANES));
+            }
+            mv = v_max(v_max(mv, m1), v_max(m2, m3));
+        }
         for (; c < cv; c += VLANES) mv = v_max(mv, v_load(x + c));
         if (ct) mv = v_max(mv, v_select(AG_FN(ls_first_)(ct), v_load_tail(x + c, ct), AG_C(-INFINITY)));
         const AG_T m = v_hmax(mv);
@@ -137,7 +148,26 @@ static void AG_FN(k_ce_rows)(const ag_ce_block *b)
         const vec mm = v_set1(m);
         const AG_T *next = x + b->ss;  /* prefetched while this row computes */
         const int only_s = !q && b->off == 0;  /* index targets without smoothing: only s */
-        for (c = 0; c + CE_VW <= C; c += CE_VW)
+        c = 0;
+        if (only_s)   /* two groups per iteration: their exps are independent chains, and one
+                       * test of their tiny lanes (ag_exp_le0) keeps the loop free of branches */
+            for (; c + 2 * CE_VW <= C; c += 2 * CE_VW) {
+                vec z[2 * CE_NV], e[2 * CE_NV];
+                vmask tiny[2 * CE_NV], any = v_isnan(AG_C(0));
+                for (int k = 0; k < 2 * CE_NV; k++) {
+                    __builtin_prefetch(next + c + k * VLANES);
+                    z[k] = v_sub(v_load(x + c + k * VLANES), mm);
+                    e[k] = AG_FN(ag_exp_le0_common_)(z[k], &tiny[k]);
+                    any = v_mor(any, tiny[k]);
+                }
+                if (v_any(any))
+                    for (int k = 0; k < 2 * CE_NV; k++) e[k] = AG_FN(ag_exp_le0_fix_)(z[k], tiny[k], e[k]);
+                for (int k = 0; k < 2 * CE_NV; k++) {
+                    if (g) v_store(g + c + k * VLANES, e[k]);
+                    s[k % CE_NV] = v_add(s[k % CE_NV], e[k]);
+                }
+            }
+        for (; c + CE_VW <= C; c += CE_VW)
             for (int k = 0; k < CE_NV; k++) {
                 const ptrdiff_t ck = c + k * VLANES;
                 __builtin_prefetch(next + ck);

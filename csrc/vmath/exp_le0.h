@@ -14,7 +14,10 @@
  */
 /* Uses (included before it by ops/all.h): vmath/exp.h. */
 
-AG_INLINE vec AG_FN(ag_exp_le0)(vec z)
+/* e^z on the lanes with z >= zmin; *tiny flags the others (their result is to be replaced
+ * by ag_exp's).  ag_exp_le0 is this plus the replacement; a loop that evaluates several
+ * vectors can test their flags once (ag_exp_le0_fix_). */
+AG_INLINE vec AG_FN(ag_exp_le0_common_)(vec z, vmask *tiny)
 {
 #if AG_IS_F32
     const AG_T log2e = 0x1.715476p+0f, ln2hi = 0x1.62e4p-1f, ln2lo = 0x1.7f7d1cp-20f;
@@ -28,8 +31,21 @@ AG_INLINE vec AG_FN(ag_exp_le0)(vec z)
     vec p = v_fma(r, AG_FN(ag_exp_poly3_)(r), AG_C(0.5));
     vec e = v_add(AG_C(1), v_fma(v_mul(r, r), p, r));
     e = v_mul(e, v_pow2i(v_max(n, v_set1(nmin))));  /* no-op, but a NaN n must not reach pow2i */
+    *tiny = v_lt(z, v_set1(zmin));
+    return e;
+}
+
+/* e, from ag_exp_le0_common_(z, &tiny), with the tiny lanes replaced: ag_exp_le0(z). */
+AG_INLINE vec AG_FN(ag_exp_le0_fix_)(vec z, vmask tiny, vec e)
+{
+    return v_select(tiny, AG_FN(ag_exp)(z), e);
+}
+
+AG_INLINE vec AG_FN(ag_exp_le0)(vec z)
+{
     /* only the lanes below zmin take ag_exp: a lane's bits never depend on its neighbours,
      * so every ISA (lane count) and layout gives the same result */
-    vmask tiny = v_lt(z, v_set1(zmin));
-    return v_any(tiny) ? v_select(tiny, AG_FN(ag_exp)(z), e) : e;
+    vmask tiny;
+    vec e = AG_FN(ag_exp_le0_common_)(z, &tiny);
+    return v_any(tiny) ? AG_FN(ag_exp_le0_fix_)(z, tiny, e) : e;
 }
