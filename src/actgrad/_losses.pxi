@@ -3,6 +3,7 @@
 # checks the arguments (with _args.py) and passes the arrays' element strides.
 
 from libc.stdint cimport int64_t
+from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.object cimport PyObject
 
 cdef extern from "numpy/arrayobject.h":
@@ -11,6 +12,7 @@ cdef extern from "numpy/arrayobject.h":
                                 int subok)
 
 cdef extern from "actgrad.h" nogil:
+    enum: AG_REDUCE_MEAN, AG_REDUCE_SUM
     ctypedef struct ag_ce_args:
         int f32
         Py_ssize_t outer, C, inner
@@ -105,15 +107,44 @@ cdef object _ce_run(ag_ce_args *a, cnp.ndarray x, long long ignore_index, double
     return rc, _scalar_of(x, total), bad, dx
 
 
-def cross_entropy_usual(object logits, object target, long long ignore_index, double label_smoothing,
-                        int reduction, double grad, object out, bint want_grad, bint want_total):
-    """cross_entropy of (N, C) logits and N int64 class indices without weights or
-    per-sample grads, the gradient into out (None: a new array like the logits); or None,
-    having done nothing, unless the arrays are laid out for C to use in place: the logits
-    a 2-D float32/float64 ndarray whose strides are whole elements (dense, in C or F order,
-    when the gradient is wanted), target a 1-D int64 ndarray of N with a stride of whole
-    elements, out None or a writeable array of the logits' dtype, shape and strides, the
-    logits themselves or apart from them, and apart from target."""
+cdef int _plain_reduction(object reduction):
+    """The C code of reduction 'mean' or 'sum' (an exact str), else -1."""
+    if type(reduction) is not str:
+        return -1
+    if reduction == "mean":
+        return AG_REDUCE_MEAN
+    if reduction == "sum":
+        return AG_REDUCE_SUM
+    return -1
+
+
+cdef inline bint _plain_grad(object grad):
+    return type(grad) is float
+
+
+def cross_entropy_usual(object logits, object target, object axis, object weight, object ignore_index,
+                        object reduction, object label_smoothing, object grad, object out,
+                        bint want_loss, bint want_grad):
+    """The usual call of cross_entropy(_backward, _with_grad), straight to C: (N, C)
+    float32/float64 logits and N int64 class indices, axis -1 or 1 (exact ints), no weight,
+    an integer ignore_index of int64's range, reduction 'mean' or 'sum', a float
+    label_smoothing in [0, 1] and a float grad, the gradient into out (None: a new array
+    like the logits).  Returns the call's result (the loss as a scalar of the logits' dtype,
+    the gradient, or both), or None, having written nothing, unless every argument is so and
+    the arrays are laid out for C to use in place: the logits' strides whole elements (dense,
+    in C or F order, when the gradient is wanted), target's stride whole elements, out None
+    or a writeable array of the logits' dtype, shape and strides, the logits themselves or
+    apart from them, and apart from target; also None where C finds a target out of range
+    (the general path, _losses._ce, then raises the error)."""
+    cdef int overflow = 0
+    cdef int red = _plain_reduction(reduction)
+    if (red < 0 or weight is not None or type(axis) is not int or not (axis == -1 or axis == 1)
+            or type(label_smoothing) is not float or not (0.0 <= label_smoothing <= 1.0)
+            or type(ignore_index) is not int or not _plain_grad(grad)):
+        return None
+    cdef long long ii = PyLong_AsLongLongAndOverflow(ignore_index, &overflow)
+    if overflow:
+        return None
     cdef object descr
     if _exact(logits, _F32_DESCR):
         descr = _F32_DESCR
@@ -149,7 +180,10 @@ def cross_entropy_usual(object logits, object target, long long ignore_index, do
     a.gs[0] = a.gs[1] = 0
     a.loss = NULL
     a.ls[0], a.ls[1] = 1, 1
-    return _ce_run(&a, x, ignore_index, label_smoothing, reduction, grad, out, want_grad, want_total)
+    rc, total, bad, dx = _ce_run(&a, x, ii, label_smoothing, red, grad, out, want_grad, want_loss)
+    if rc:
+        return None
+    return (total, dx) if want_loss and want_grad else (dx if want_grad else total)
 
 
 cdef inline void _bcast(ag_bcast *b, object arr, Py_ssize_t rep, Py_ssize_t period):
@@ -186,13 +220,19 @@ def pointwise_loss(bint mse, cnp.ndarray x, cnp.ndarray t, object weight, Py_ssi
     return rc, _scalar_of(x, total)
 
 
-def pointwise_usual(bint mse, object x, object t, int reduction, double grad, object out,
-                    bint want_grad, bint want_total):
-    """pointwise_loss without weights or per-element grads, the gradient (want_grad) into
-    out (None: a new C-contiguous array); returns (status, total, the gradient or None),
-    or None, having done nothing, unless x is a C-contiguous float32/float64 ndarray, t
-    one of its dtype and shape, and out None or a writeable C-contiguous array of x's
-    dtype and shape, x itself or apart from it, and apart from t."""
+def pointwise_usual(bint mse, object x, object t, object weight, object pos_weight, object reduction,
+                    object grad, object out, bint want_loss, bint want_grad):
+    """The usual call of the pointwise losses (mse_loss, binary_cross_entropy_with_logits and
+    their _backward, _with_grad), straight to C: no weight or pos_weight, reduction 'mean' or
+    'sum', a float grad, the gradient (want_grad) into out (None: a new C-contiguous array).
+    Returns the call's result (the loss as a scalar of x's dtype, the gradient, or both), or
+    None, having written nothing, unless every argument is so, x is a C-contiguous
+    float32/float64 ndarray, t one of its dtype and shape, and out None or a writeable
+    C-contiguous array of x's dtype and shape, x itself or apart from it, and apart from t;
+    also None where C runs out of memory (the general path, _losses._pointwise, raises)."""
+    cdef int red = _plain_reduction(reduction)
+    if red < 0 or weight is not None or pos_weight is not None or not _plain_grad(grad):
+        return None
     cdef object descr
     if _exact(x, _F32_DESCR):
         descr = _F32_DESCR
@@ -220,14 +260,18 @@ def pointwise_usual(bint mse, object x, object t, int reduction, double grad, ob
     a.t = cnp.PyArray_DATA(<cnp.ndarray>t)
     _bcast(&a.weight, None, 1, 1)
     _bcast(&a.pos_weight, None, 1, 1)
-    a.reduction = reduction
+    a.reduction = red
     a.grad = grad
     _bcast(&a.grads, None, 1, 1)
     a.loss = NULL
     a.dx = _data(out) if want_grad else NULL
     with nogil:
         if mse:
-            rc = ag_mse(&a, &total if want_total else NULL)
+            rc = ag_mse(&a, &total if want_loss else NULL)
         else:
-            rc = ag_bce_with_logits(&a, &total if want_total else NULL)
-    return rc, _scalar_of(xa, total), out if want_grad else None
+            rc = ag_bce_with_logits(&a, &total if want_loss else NULL)
+    if rc:
+        return None
+    if not want_grad:
+        return _scalar_of(xa, total)
+    return (_scalar_of(xa, total), out) if want_loss else out

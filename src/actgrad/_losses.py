@@ -9,7 +9,6 @@ import numpy as np
 from . import _args as args, _core
 
 _F32, _F64, _I64 = args.F32, args.F64, args.I64
-_MEAN_SUM = {"mean": args.REDUCTIONS["mean"], "sum": args.REDUCTIONS["sum"]}   # the usual calls' reductions
 _ce_usual, _pointwise_usual = _core.cross_entropy_usual, _core.pointwise_usual
 _NONE = args.NONE
 
@@ -82,18 +81,7 @@ def _fail(fname, rc, bad, C, ignore_index):
 
 def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoothing, grad, out,
         want_loss, want_grad):
-    # the usual call, every argument plainly valid ((N, C) float32/float64 logits, int64 labels
-    # of N samples, a mean or sum, no weight, out None or one C writes directly: see
-    # _core.cross_entropy_usual), straight to C; the binding declines other layouts
-    if (weight is None and type(reduction) is str and (red := _MEAN_SUM.get(reduction)) and type(axis) is int
-            and (axis == -1 or axis == 1) and type(label_smoothing) is float and 0.0 <= label_smoothing <= 1.0
-            and type(ignore_index) is int and -2 ** 63 <= ignore_index < 2 ** 63 and type(grad) is float
-            and (r := _ce_usual(logits, target, ignore_index, label_smoothing, red, grad, out, want_grad,
-                                want_loss)) is not None):
-        rc, total, bad, dx = r
-        if rc:
-            _fail(fname, rc, bad, logits.shape[1], ignore_index)
-        return (total, dx) if want_loss and want_grad else (dx if want_grad else total)
+    """The general call (the public functions first try the usual one, _core.cross_entropy_usual)."""
     red = args.REDUCTIONS.get(reduction) if type(reduction) is str else None
     if red is None:
         red = args.reduction(fname, reduction)
@@ -178,24 +166,36 @@ def cross_entropy(logits, target, axis=-1, weight=None, ignore_index=-100, reduc
     """PyTorch's F.cross_entropy with the classes along `axis`: `target` holds class
     indices (the shape of logits without `axis`) or class probabilities (the shape of
     logits).  Returns a NumPy scalar for reduction 'mean'/'sum', an array for 'none'."""
-    return _ce("cross_entropy", logits, target, axis, weight, ignore_index, reduction,
-               label_smoothing, 1.0, None, True, False)
+    r = _ce_usual(logits, target, axis, weight, ignore_index, reduction, label_smoothing, 1.0, None,
+                  True, False)
+    if r is None:   # not the usual call
+        r = _ce("cross_entropy", logits, target, axis, weight, ignore_index, reduction,
+                label_smoothing, 1.0, None, True, False)
+    return r
 
 
 def cross_entropy_backward(logits, target, axis=-1, weight=None, ignore_index=-100, reduction="mean",
                            label_smoothing=0.0, grad=1.0, out=None):
     """d loss / d logits of cross_entropy, times the upstream `grad` (a scalar, or one value
     per sample for reduction 'none')."""
-    return _ce("cross_entropy_backward", logits, target, axis, weight, ignore_index, reduction,
-               label_smoothing, grad, out, False, True)
+    r = _ce_usual(logits, target, axis, weight, ignore_index, reduction, label_smoothing, grad, out,
+                  False, True)
+    if r is None:
+        r = _ce("cross_entropy_backward", logits, target, axis, weight, ignore_index, reduction,
+                label_smoothing, grad, out, False, True)
+    return r
 
 
 def cross_entropy_with_grad(logits, target, axis=-1, weight=None, ignore_index=-100,
                             reduction="mean", label_smoothing=0.0, out=None):
     """(cross_entropy(...), d loss / d logits) from one fused pass over the logits; for
     reduction 'none' the gradient is that of the sum of the losses."""
-    return _ce("cross_entropy_with_grad", logits, target, axis, weight, ignore_index, reduction,
-               label_smoothing, 1.0, out, True, True)
+    r = _ce_usual(logits, target, axis, weight, ignore_index, reduction, label_smoothing, 1.0, out,
+                  True, True)
+    if r is None:
+        r = _ce("cross_entropy_with_grad", logits, target, axis, weight, ignore_index, reduction,
+                label_smoothing, 1.0, out, True, True)
+    return r
 
 
 # ---- elementwise losses ----
@@ -223,16 +223,7 @@ def _pattern(fname, what, a, shape, cdt):
 
 
 def _pointwise(fname, mse, x, target, weight, pos_weight, reduction, grad, out, want_loss, want_grad):
-    # the usual call (C-contiguous float32/float64 x and target of one dtype and shape, no
-    # weights, a mean or sum, out None or one C writes directly: see _core.pointwise_usual),
-    # straight to C; the binding declines other layouts
-    if (weight is None and pos_weight is None and type(reduction) is str and (red := _MEAN_SUM.get(reduction))
-            and type(grad) is float
-            and (r := _pointwise_usual(mse, x, target, red, grad, out, want_grad, want_loss)) is not None):
-        rc, total, dx = r
-        if rc:
-            raise MemoryError(f"{fname}: out of memory")
-        return (total, dx) if want_loss and want_grad else (dx if want_grad else total)
+    """The general call (the public functions first try the usual one, _core.pointwise_usual)."""
     red = args.reduction(fname, reduction)
     what = "pred" if mse else "logits"
     x, rdt = args.floats(fname, what, x)
@@ -269,40 +260,58 @@ def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=Non
     """PyTorch's F.binary_cross_entropy_with_logits, stable for logits of any size:
     w ((1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)); weight and pos_weight broadcast
     against logits."""
-    return _pointwise("binary_cross_entropy_with_logits", False, logits, target, weight, pos_weight,
-                      reduction, 1.0, None, True, False)
+    r = _pointwise_usual(False, logits, target, weight, pos_weight, reduction, 1.0, None, True, False)
+    if r is None:   # not the usual call
+        r = _pointwise("binary_cross_entropy_with_logits", False, logits, target, weight, pos_weight,
+                       reduction, 1.0, None, True, False)
+    return r
 
 
 def binary_cross_entropy_with_logits_backward(logits, target, weight=None, pos_weight=None,
                                               reduction="mean", grad=1.0, out=None):
     """d loss / d logits = w ((1 + (pos_weight - 1) t) sigmoid(x) - pos_weight t), times `grad`
     (/ N for the mean)."""
-    return _pointwise("binary_cross_entropy_with_logits_backward", False, logits, target, weight,
-                      pos_weight, reduction, grad, out, False, True)
+    r = _pointwise_usual(False, logits, target, weight, pos_weight, reduction, grad, out, False, True)
+    if r is None:
+        r = _pointwise("binary_cross_entropy_with_logits_backward", False, logits, target, weight,
+                       pos_weight, reduction, grad, out, False, True)
+    return r
 
 
 def binary_cross_entropy_with_logits_with_grad(logits, target, weight=None, pos_weight=None,
                                                reduction="mean", out=None):
     """(binary_cross_entropy_with_logits(...), d loss / d logits) from one pass."""
-    return _pointwise("binary_cross_entropy_with_logits_with_grad", False, logits, target, weight,
-                      pos_weight, reduction, 1.0, out, True, True)
+    r = _pointwise_usual(False, logits, target, weight, pos_weight, reduction, 1.0, out, True, True)
+    if r is None:
+        r = _pointwise("binary_cross_entropy_with_logits_with_grad", False, logits, target, weight,
+                       pos_weight, reduction, 1.0, out, True, True)
+    return r
 
 
 def mse_loss(pred, target, reduction="mean"):
     """PyTorch's F.mse_loss: (pred - target)^2, pred and target of the same shape."""
-    return _pointwise("mse_loss", True, pred, target, None, None, reduction, 1.0, None, True, False)
+    r = _pointwise_usual(True, pred, target, None, None, reduction, 1.0, None, True, False)
+    if r is None:   # not the usual call
+        r = _pointwise("mse_loss", True, pred, target, None, None, reduction, 1.0, None, True, False)
+    return r
 
 
 def mse_loss_backward(pred, target, reduction="mean", grad=1.0, out=None):
     """d loss / d pred = 2 (pred - target) times `grad` (/ N for the mean)."""
-    return _pointwise("mse_loss_backward", True, pred, target, None, None, reduction, grad, out,
-                      False, True)
+    r = _pointwise_usual(True, pred, target, None, None, reduction, grad, out, False, True)
+    if r is None:
+        r = _pointwise("mse_loss_backward", True, pred, target, None, None, reduction, grad, out,
+                       False, True)
+    return r
 
 
 def mse_loss_with_grad(pred, target, reduction="mean", out=None):
     """(mse_loss(...), d loss / d pred) from one pass."""
-    return _pointwise("mse_loss_with_grad", True, pred, target, None, None, reduction, 1.0, out,
-                      True, True)
+    r = _pointwise_usual(True, pred, target, None, None, reduction, 1.0, out, True, True)
+    if r is None:
+        r = _pointwise("mse_loss_with_grad", True, pred, target, None, None, reduction, 1.0, out,
+                       True, True)
+    return r
 
 
 __all__ = ["cross_entropy", "cross_entropy_backward", "cross_entropy_with_grad",
