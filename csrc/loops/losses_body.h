@@ -318,31 +318,57 @@ static inline vec AG_FN(ls_opt_)(const AG_T *p, ptrdiff_t step, ptrdiff_t i, ptr
     return step ? AG_FN(ls_ld_)(p + i, r) : v_set1(*p);
 }
 
-static void AG_FN(k_bce_logits)(const ag_pointwise_run *a)
+/* BCE with logits of the vector at x + i (r elements: a whole vector where r >= VLANES),
+ * given e = e^-|x|: the loss and/or the gradient stored. */
+AG_INLINE void AG_FN(bce_put_)(const ag_pointwise_run *a, ptrdiff_t i, ptrdiff_t r, vec xv, vec e)
 {
-    const AG_T *x = (const AG_T *)a->x, *t = (const AG_T *)a->t;
-    const AG_T *w = (const AG_T *)a->w, *pw = (const AG_T *)a->pw, *g = (const AG_T *)a->g;
-    const vec one = AG_C(1), zero = AG_C(0), scale = AG_C(a->scale);
-    for (ptrdiff_t i = 0; i < a->n; i += VLANES) {
-        const ptrdiff_t r = a->n - i;
-        vec xv = AG_FN(ls_ld_)(x + i, r), tv = AG_FN(ls_ld_)(t + i, r);
-        vec wv = AG_FN(ls_opt_)(w, a->ws, i, r, one);
-        vec pwv = AG_FN(ls_opt_)(pw, a->pws, i, r, one);
-        vec lw = v_fma(v_sub(pwv, one), tv, one);                 /* 1 + (pw - 1) t */
-        vec e = AG_FN(ag_exp_le0)(v_neg(v_abs(xv)));             /* e^-|x| in [0, 1] */
-        if (a->loss) {
-            vec sp = v_add(v_max(zero, v_neg(xv)), AG_FN(ls_log1p01_)(e));  /* softplus(-x); NaN kept */
-            AG_FN(ls_st_)((AG_T *)a->loss + i, r, v_mul(wv, v_fma(v_sub(one, tv), xv, v_mul(lw, sp))));
-        }
-        if (a->dx) {
-            vec d = v_div(one, v_add(one, e));
-            vec sig = v_select(v_ge(xv, zero), d, v_mul(e, d));  /* NaN x: e is NaN */
-            vec gr = v_fms(lw, sig, v_mul(pwv, tv));              /* lw sigmoid(x) - pw t */
-            vec up = v_mul(AG_FN(ls_opt_)(g, a->gs, i, r, one), scale);
-            AG_FN(ls_st_)((AG_T *)a->dx + i, r, v_mul(v_mul(gr, wv), up));
-        }
+    const AG_T *t = (const AG_T *)a->t, *w = (const AG_T *)a->w, *pw = (const AG_T *)a->pw;
+    const vec one = AG_C(1), zero = AG_C(0);
+    vec tv = AG_FN(ls_ld_)(t + i, r);
+    vec wv = AG_FN(ls_opt_)(w, a->ws, i, r, one);
+    vec pwv = AG_FN(ls_opt_)(pw, a->pws, i, r, one);
+    vec lw = v_fma(v_sub(pwv, one), tv, one);                 /* 1 + (pw - 1) t */
+    if (a->loss) {
+        vec sp = v_add(v_max(zero, v_neg(xv)), AG_FN(ls_log1p01_)(e));  /* softplus(-x); NaN kept */
+        AG_FN(ls_st_)((AG_T *)a->loss + i, r, v_mul(wv, v_fma(v_sub(one, tv), xv, v_mul(lw, sp))));
+    }
+    if (a->dx) {
+        vec d = v_div(one, v_add(one, e));
+        vec sig = v_select(v_ge(xv, zero), d, v_mul(e, d));  /* NaN x: e is NaN */
+        vec gr = v_fms(lw, sig, v_mul(pwv, tv));              /* lw sigmoid(x) - pw t */
+        vec up = v_mul(AG_FN(ls_opt_)((const AG_T *)a->g, a->gs, i, r, one), AG_C(a->scale));
+        AG_FN(ls_st_)((AG_T *)a->dx + i, r, v_mul(v_mul(gr, wv), up));
     }
 }
+
+/* BCE_U whole vectors per iteration: their exps and the rest are independent chains, and one
+ * test of the exps' tiny lanes (ag_exp_le0) serves them all. */
+#define BCE_U 4
+
+static void AG_FN(k_bce_logits)(const ag_pointwise_run *a)
+{
+    const AG_T *x = (const AG_T *)a->x;
+    ptrdiff_t i = 0;
+    for (; i + BCE_U * VLANES <= a->n; i += BCE_U * VLANES) {
+        vec xv[BCE_U], z[BCE_U], e[BCE_U];
+        vmask tiny[BCE_U], any = v_isnan(AG_C(0));
+        for (int k = 0; k < BCE_U; k++) {
+            xv[k] = v_load(x + i + k * VLANES);
+            z[k] = v_neg(v_abs(xv[k]));
+            e[k] = AG_FN(ag_exp_le0_common_)(z[k], &tiny[k]);   /* e^-|x| in [0, 1] */
+            any = v_mor(any, tiny[k]);
+        }
+        if (v_any(any))
+            for (int k = 0; k < BCE_U; k++) e[k] = AG_FN(ag_exp_le0_fix_)(z[k], tiny[k], e[k]);
+        for (int k = 0; k < BCE_U; k++) AG_FN(bce_put_)(a, i + k * VLANES, VLANES, xv[k], e[k]);
+    }
+    for (; i < a->n; i += VLANES) {
+        const ptrdiff_t r = a->n - i;
+        vec xv = AG_FN(ls_ld_)(x + i, r);
+        AG_FN(bce_put_)(a, i, r, xv, AG_FN(ag_exp_le0)(v_neg(v_abs(xv))));
+    }
+}
+#undef BCE_U
 
 static void AG_FN(k_mse)(const ag_pointwise_run *a)
 {
