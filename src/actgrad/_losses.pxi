@@ -1,6 +1,7 @@
 # Bindings of the loss drivers (csrc/include/ag_losses.h), included from _core.pyx.
-# They only turn arrays into pointers, release the GIL and call C; src/actgrad/_losses.py
-# checks the arguments (with _args.py) and passes the arrays' element strides.
+# They turn arrays into pointers, release the GIL and call C; src/actgrad/_losses.py
+# checks the arguments (with _args.py) and passes the arrays' element strides, except in
+# the usual call, whose bindings (*_usual) test its plain values and decline the rest.
 
 from libc.stdint cimport int64_t
 from cpython.long cimport PyLong_AsLongLongAndOverflow
