@@ -67,17 +67,15 @@ static inline AG_T AG_FN(ce_vsum_)(const vec *acc)
     return t[0];
 }
 
-/* Pass 2 of ce_rows on classes [c, c + r): e = e^(x - m) (stored in g), *s += e,
- * and the target sums (*A, *lin; see the top of the file).  `masked` (r < VLANES)
+/* Pass 2 of ce_rows on classes [c, c + r), given z = x - m and e = e^z: e stored in g,
+ * *s += e, and the target sums (*A, *lin; see the top of the file).  `masked` (r < VLANES)
  * zeroes the contributions of the lanes past r. */
-static inline void AG_FN(ce_row_pass2_)(const ag_ce_block *b, const AG_T *x, const AG_T *q, AG_T *g,
-                                        ptrdiff_t c, ptrdiff_t r, int masked, vec m,
-                                        vec *s, vec *A, vec *lin)
+static inline void AG_FN(ce_row_acc_)(const ag_ce_block *b, const AG_T *q, AG_T *g, ptrdiff_t c,
+                                      ptrdiff_t r, int masked, vec z, vec e,
+                                      vec *s, vec *A, vec *lin)
 {
     const AG_T *w = (const AG_T *)b->w;
     vec zero = AG_C(0);
-    vec z = v_sub(AG_FN(ls_ld_)(x + c, r), m);
-    vec e = AG_FN(ag_exp_le0)(z);
     vmask live = AG_FN(ls_first_)(r);
     if (masked) {
         e = v_select(live, e, zero);
@@ -94,6 +92,15 @@ static inline void AG_FN(ce_row_pass2_)(const ag_ce_block *b, const AG_T *x, con
     } else if (b->off != 0) {
         *lin = w ? v_fma(AG_FN(ls_ld_)(w + c, r), z, *lin) : v_add(*lin, z);
     }
+}
+
+/* ce_row_acc_ with z and e computed from x. */
+static inline void AG_FN(ce_row_pass2_)(const ag_ce_block *b, const AG_T *x, const AG_T *q, AG_T *g,
+                                        ptrdiff_t c, ptrdiff_t r, int masked, vec m,
+                                        vec *s, vec *A, vec *lin)
+{
+    vec z = v_sub(AG_FN(ls_ld_)(x + c, r), m);
+    AG_FN(ce_row_acc_)(b, q, g, c, r, masked, z, AG_FN(ag_exp_le0)(z), s, A, lin);
 }
 
 /* Pass 3 of ce_rows on classes [c, c + r): g = k e - sc w q'  (q' = on q + off,
@@ -149,24 +156,29 @@ static void AG_FN(k_ce_rows)(const ag_ce_block *b)
         const AG_T *next = x + b->ss;  /* prefetched while this row computes */
         const int only_s = !q && b->off == 0;  /* index targets without smoothing: only s */
         c = 0;
-        if (only_s)   /* two groups per iteration: their exps are independent chains, and one
-                       * test of their tiny lanes (ag_exp_le0) keeps the loop free of branches */
-            for (; c + 2 * CE_VW <= C; c += 2 * CE_VW) {
-                vec z[2 * CE_NV], e[2 * CE_NV];
-                vmask tiny[2 * CE_NV], any = v_isnan(AG_C(0));
-                for (int k = 0; k < 2 * CE_NV; k++) {
-                    __builtin_prefetch(next + c + k * VLANES);
-                    z[k] = v_sub(v_load(x + c + k * VLANES), mm);
-                    e[k] = AG_FN(ag_exp_le0_common_)(z[k], &tiny[k]);
-                    any = v_mor(any, tiny[k]);
-                }
-                if (v_any(any))
-                    for (int k = 0; k < 2 * CE_NV; k++) e[k] = AG_FN(ag_exp_le0_fix_)(z[k], tiny[k], e[k]);
-                for (int k = 0; k < 2 * CE_NV; k++) {
+        /* two groups per iteration: their exps are independent chains, and one test of
+         * their tiny lanes (ag_exp_le0) keeps the loop free of other branches */
+        for (; c + 2 * CE_VW <= C; c += 2 * CE_VW) {
+            vec z[2 * CE_NV], e[2 * CE_NV];
+            vmask tiny[2 * CE_NV], any = v_isnan(AG_C(0));
+            for (int k = 0; k < 2 * CE_NV; k++) {
+                __builtin_prefetch(next + c + k * VLANES);
+                z[k] = v_sub(v_load(x + c + k * VLANES), mm);
+                e[k] = AG_FN(ag_exp_le0_common_)(z[k], &tiny[k]);
+                any = v_mor(any, tiny[k]);
+            }
+            if (v_any(any))
+                for (int k = 0; k < 2 * CE_NV; k++) e[k] = AG_FN(ag_exp_le0_fix_)(z[k], tiny[k], e[k]);
+            for (int k = 0; k < 2 * CE_NV; k++) {
+                const int j = k % CE_NV;
+                if (only_s) {
                     if (g) v_store(g + c + k * VLANES, e[k]);
-                    s[k % CE_NV] = v_add(s[k % CE_NV], e[k]);
+                    s[j] = v_add(s[j], e[k]);
+                } else {
+                    AG_FN(ce_row_acc_)(b, q, g, c + k * VLANES, VLANES, 0, z[k], e[k], &s[j], &A[j], &lin[j]);
                 }
             }
+        }
         for (; c + CE_VW <= C; c += CE_VW)
             for (int k = 0; k < CE_NV; k++) {
                 const ptrdiff_t ck = c + k * VLANES;
