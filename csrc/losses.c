@@ -131,13 +131,22 @@ static void ce_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
     for (ptrdiff_t k = begin; k < end;) {
         const ptrdiff_t o = k / j->inner, s0 = k % j->inner;
         const ptrdiff_t n = min2(min2(end - k, j->inner - s0), j->tile);
-        for (ptrdiff_t i = 0; i < n && a->target; i++) {
-            int64_t t = a->target[o * j->to + (s0 + i) * j->ti];
-            y[i] = t == a->ignore_index ? -1 : (ptrdiff_t)t;
+        if (a->target) {
+            const int64_t *t = a->target + o * j->to + s0 * j->ti, ig = a->ignore_index;
+            const ptrdiff_t ti = j->ti;
+            for (ptrdiff_t i = 0; i < n; i++) y[i] = t[i * ti] == ig ? -1 : (ptrdiff_t)t[i * ti];
         }
-        for (ptrdiff_t i = 0; i < n && a->dx; i++)
-            put(scale, i, j->f32, a->grads ? j->scale * get(a->grads, o * j->go + (s0 + i) * j->gi, j->f32)
-                                           : j->scale);
+        if (a->dx && a->grads) {
+            for (ptrdiff_t i = 0; i < n; i++)
+                put(scale, i, j->f32, j->scale * get(a->grads, o * j->go + (s0 + i) * j->gi, j->f32));
+        } else if (a->dx) {   /* one scale for all: a fill the compiler vectorizes */
+            if (j->f32) {
+                const float sc = (float)j->scale;
+                for (ptrdiff_t i = 0; i < n; i++) ((float *)scale)[i] = sc;
+            } else {
+                for (ptrdiff_t i = 0; i < n; i++) scale[i] = j->scale;
+            }
+        }
         ce_block(j, k, n, &b, buf[0], buf[1], buf[2]);
         if (j->partial) ce_add_partials(j, k, n, loss);
         for (ptrdiff_t i = 0; i < n && j->want_loss && !j->partial; i++)
