@@ -588,6 +588,31 @@ def test_float32_backward_from_output_in_float(name, restore_isa):
         assert bitwise_equal(r[~np.isnan(r)], results[0][~np.isnan(r)])
 
 
+def test_float32_elu_backward_from_output_overflows_to_the_right_infinity(restore_isa):
+    """elu's float32 backward from the output, dy (y + alpha), where the product overflows
+    float32 (a large alpha, y below -alpha): the infinity of the product's sign on every
+    SIMD path, and where it does not, the float64 product rounded (within 1 ULP).  A float
+    path that formed dy (y + alpha) with a rounded residual gave +inf for a product of
+    -5.6e49 (csrc/fuzz/corpus/regress-elu-backward-from-output-f32-overflow)."""
+    rng = np.random.default_rng(11)
+    alpha = 69928975618459.25
+    y = -np.abs(rng.uniform(1.0, 2.0, 512) * 10.0 ** rng.integers(13, 27, 512)).astype(np.float32)
+    dy = (rng.choice([-1.0, 1.0], 512) * rng.uniform(1.0, 2.0, 512)
+          * 10.0 ** rng.integers(0, 30, 512)).astype(np.float32)
+    y[0], dy[0] = -7.3231710608281095e21, 7.583409265037168e27
+    exact = dy.astype(np.float64) * (y.astype(np.float64) + alpha)
+    with np.errstate(over="ignore"):
+        want = exact.astype(np.float32)
+    for isa in ag.config()["simd_supported"]:
+        _core.set_isa(isa)
+        with np.errstate(over="ignore"):
+            got = ag.elu_backward_from_output(dy, y, alpha=alpha)
+        assert not np.isnan(got).any(), isa
+        big = np.isinf(want)
+        assert big.sum() > 100 and np.array_equal(got[big], want[big]), isa
+        assert np.all(np.abs(got[~big] - want[~big]) <= np.spacing(np.abs(want[~big]))), isa
+
+
 @pytest.mark.parametrize("name,params", PROP_FO_CASES)
 @PROPS
 @given(data=st.data())

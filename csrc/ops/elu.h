@@ -35,9 +35,10 @@ AG_D32_OP(elu, 0)
  * NaN: y + alpha is NaN.  Its backward: dy for y > 0; for y < 0, dy (y +
  * alpha) in float with the residuals of ops/d32.h (y + alpha = d + dl exactly,
  * d = RN(y + alpha), |dl| <= 1/2 ULP of d: within 0.5 + 2^-22 ULP) where
- * y + alpha is 0 (then +0, as y < 0) or in [2^-60, 2^100] in magnitude; the
- * double path for the other lanes, and where y is +-0 or NaN or dy is 0,
- * tiny, huge or not finite. */
+ * y + alpha is 0 (then +0, as y < 0) or in [2^-60, 2^27] in magnitude: with
+ * |dy| <= 2^100, |dy d| <= 2^127 does not overflow (where it did, RN(w dl) could
+ * be an inf of the other sign and decide the result); the double path for the
+ * other lanes, and where y is +-0 or NaN or dy is 0, tiny, huge or not finite. */
 AG_INLINE ag_f32v ag_elu_derivative_from_output_f32(ag_f32v y, ag_f32v alpha, ag_f32v p1)
 {
     (void)p1;
@@ -50,7 +51,7 @@ AG_INLINE ag_f32v ag_elu_backward_from_output_f32(ag_f32v dy, ag_f32v y, ag_f32v
     ag_f32m pos = ag_f32_gt(y, ag_f32_set1(0.0f));
     ag_f32v r = ag_f32_select(pos, dy, ag_f32_dw_times_(dy, dy, d, dl));
     ag_f32m d_ok = ag_f32_mor(ag_f32_mand(ag_f32_ge(ad, ag_f32_set1(0x1p-60f)),
-                                          ag_f32_le(ad, ag_f32_set1(0x1p100f))),
+                                          ag_f32_le(ad, ag_f32_set1(0x1p27f))),
                               ag_f32_eq(d, ag_f32_set1(0.0f)));
     ag_f32m ok = ag_f32_mand(ag_f32_dy_usual_(dy),
                              ag_f32_mor(pos, ag_f32_mand(ag_f32_lt(y, ag_f32_set1(0.0f)), d_ok)));
