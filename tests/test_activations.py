@@ -595,14 +595,14 @@ def test_float32_elu_backward_from_output_overflows_to_the_right_infinity(restor
     path that formed dy (y + alpha) with a rounded residual gave +inf for a product of
     -5.6e49 (csrc/fuzz/corpus/regress-elu-backward-from-output-f32-overflow)."""
     rng = np.random.default_rng(11)
-    alpha = 69928975618459.25
+    alpha = float(np.float32(6.9928975618459e13))   # a float32, as the kernel takes it
     y = -np.abs(rng.uniform(1.0, 2.0, 512) * 10.0 ** rng.integers(13, 27, 512)).astype(np.float32)
     dy = (rng.choice([-1.0, 1.0], 512) * rng.uniform(1.0, 2.0, 512)
           * 10.0 ** rng.integers(0, 30, 512)).astype(np.float32)
     y[0], dy[0] = -7.3231710608281095e21, 7.583409265037168e27
-    exact = dy.astype(np.float64) * (y.astype(np.float64) + alpha)
+    wide = dy.astype(np.float64) * (y.astype(np.float64) + alpha)
     with np.errstate(over="ignore"):
-        want = exact.astype(np.float32)
+        want = wide.astype(np.float32)
     for isa in ag.config()["simd_supported"]:
         _core.set_isa(isa)
         with np.errstate(over="ignore"):
