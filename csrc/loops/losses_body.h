@@ -154,7 +154,9 @@ static void AG_FN(k_ce_rows)(const ag_ce_block *b)
         for (int k = 0; k < CE_NV; k++) s[k] = A[k] = lin[k] = AG_C(0);
         const vec mm = v_set1(m);
         const AG_T *next = x + b->ss;  /* prefetched while this row computes */
-        const int only_s = !q && b->off == 0;  /* index targets without smoothing: only s */
+        /* index targets without smoothing need only s: their own branch below (through
+         * ce_row_acc_, whose tests of q and b->off run per vector, 10% slower on Zen 2) */
+        const int only_s = !q && b->off == 0;
         c = 0;
         /* two groups per iteration: their exps are independent chains, and one test of
          * their tiny lanes (ag_exp_le0) keeps the loop free of other branches */
