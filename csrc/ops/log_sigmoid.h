@@ -4,8 +4,8 @@
  * With e = exp(-|x|) in [0, 1]:
  *   log_sigmoid = min(x, 0) - log1p(e)   (log(1 + e^-x) = max(-x, 0) + log1p(e^-|x|));
  *     both terms <= 0, no cancellation; min(0, x) keeps NaN; e = e + el
- *     (ag_exp_dw), log1p(e + el) ~ log1p(e) + el/(1 + e) with 1/(1+e) ~
- *     1 - e/2, log1p as a double-word, the difference by 2Sum: one rounding;
+ *     (ag_exp_dw), log1p(e + el) as a double-word (ag_log1p01_dw), the
+ *     difference by 2Sum: one rounding;
  *   log_sigmoid' = sigmoid(-x): e/(1 + e) for x >= 0, 1/(1 + e) for x < 0;
  *   from the output (docs/api.md): 1 - exp(y) = -expm1(y).
  */
@@ -41,8 +41,7 @@ AG_INLINE vec AG_FN(ag_log_sigmoid_forward)(vec x, vec p0, vec p1)
 {
     (void)p0; (void)p1;
     vec el, e = AG_FN(ag_exp_dw)(v_neg(v_abs(x)), AG_C(0), AG_C(0), &el);
-    vec ll, l = AG_FN(ag_log1p_dw)(e, &ll);
-    ll = v_fma(el, v_fnma(AG_C(0.5), e, AG_C(1)), ll);               /* + el/(1+e) */
+    vec ll, l = AG_FN(ag_log1p01_dw)(e, el, &ll);
     vec m = v_min(AG_C(0), x);
     vec y = v_sub(m, l), b = v_sub(y, m);                             /* 2Sum: y + yl = m - l */
     vec yl = v_add(v_sub(m, v_sub(y, b)), v_sub(v_neg(l), b));

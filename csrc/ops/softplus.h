@@ -4,7 +4,7 @@
  *
  * With z = beta x split exactly as zh + zl (FMA), e = exp(-|z|) in [0, 1]
  * (ag_exp_dw with zl, so the tail e^z keeps full relative accuracy for
- * beta != 1; its low part el enters as log1p(e + el) ~ log1p(e) + el/(1 + e);
+ * beta != 1; log1p(e + el) by ag_log1p01_dw, as a double-word);
  * max(z, 0) + log1p is summed as a double-word and divided by beta with one
  * correction step, so the result is rounded about once):
  *   softplus = (max(z, 0) + log1p(e))/beta        (log(1 + e^z) = max(z,0) + log1p(e^-|z|));
@@ -84,8 +84,7 @@ AG_INLINE vec AG_FN(ag_softplus_e_)(vec x, vec beta, vec *zh, vec *zl, vec *el)
 AG_INLINE vec AG_FN(ag_softplus_forward)(vec x, vec beta, vec threshold)
 {
     vec zh, zl, el, e = AG_FN(ag_softplus_e_)(x, beta, &zh, &zl, &el);
-    vec ll, l = AG_FN(ag_log1p_dw)(e, &ll);
-    ll = v_fma(el, v_fnma(AG_C(0.5), e, AG_C(1)), ll);               /* + el/(1+e) */
+    vec ll, l = AG_FN(ag_log1p01_dw)(e, el, &ll);
     vmask pos = v_gt(zh, AG_C(0));
     vec zp = v_select(pos, zh, AG_C(0));
     vec m = v_add(zp, l), b = v_sub(m, zp);                           /* 2Sum: m + ml = max(z,0) + l */

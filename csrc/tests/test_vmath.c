@@ -31,7 +31,7 @@
     X(celu, 1, 1, 0)
 
 enum {
-    TV_EXP, TV_EXPM1, TV_LOG1P, TV_TANH, TV_EXP_HILO, TV_D32_EXP, TV_D32_EXP_SAT, TV_D32_EXPM1,
+    TV_EXP, TV_EXPM1, TV_LOG1P, TV_TANH, TV_EXP_HILO, TV_LOG1P01_HI, TV_LOG1P01_LO, TV_D32_EXP, TV_D32_EXP_SAT, TV_D32_EXPM1,
 #define TV_ENUM(name, dfo, a, b) TV_##name##_F, TV_##name##_D, TV_##name##_O,
     TV_OPS(TV_ENUM)
 #undef TV_ENUM
@@ -58,6 +58,8 @@ void AG_CAT(TV_RUN, AG_SFX)(int fn, const AG_T *x, const AG_T *x2, AG_T p0, AG_T
         case TV_LOG1P: r = AG_FN(ag_log1p)(a); break;
         case TV_TANH: r = AG_FN(ag_tanh)(a); break;
         case TV_EXP_HILO: r = AG_FN(ag_exp_hilo)(a, b); break;
+        case TV_LOG1P01_HI: r = AG_FN(ag_log1p01_dw)(a, b, &r); break;
+        case TV_LOG1P01_LO: AG_FN(ag_log1p01_dw)(a, b, &r); break;
 #if !AG_IS_F32
         case TV_D32_EXP: r = ag_d32_exp(a); break;
         case TV_D32_EXP_SAT: r = ag_d32_exp_sat(a); break;
@@ -365,6 +367,50 @@ static void exp_hilo_accuracy(void)
     check(worst <= 1.0, msg);
 }
 
+/* log1p01_dw (f64, the softplus / log_sigmoid core): hi + lo against log1pl(e + el) for e in
+ * [0, 1] and el = 0 or a low part of up to 1/4 ULP of e (what ag_exp_dw hands it), in ULPs
+ * of hi (0.39 measured, near e = 0.4, where s (hfsq + R) is largest: see vmath/log1p.h);
+ * hi alone within 0.5 ULP + that. */
+static void log1p01_accuracy(void)
+{
+    static double hd[NMAX];
+    static const double spec[] = { 0.0, 1.0, 0.5, 0x1p-1074, 0x1p-1022, 0x1p-54, 0x1p-53, 0x1p-30,
+                                   0x1.a827999fcef32p-2, 0x1.a827999fcef31p-2, 0x1.a827999fcef33p-2,
+                                   0x1.a827999fcef34p-2, 0x1.fffffffffffffp-1, NAN };
+    size_t n = 0, ns = sizeof spec / sizeof *spec;
+    for (; n < ns; n++)
+        xd[n] = spec[n];
+    while (n < NMAX / 2)                   /* random exponent in [-80, -1] */
+        xd[n++] = ldexp(1 + urand(), (int)(rng() % 80) - 81);
+    while (n < NMAX)
+        xd[n++] = urand();
+    for (size_t i = 0; i < n; i++) {        /* el: 0, or up to 1/4 ULP of e either way */
+        int ex;
+        frexp(xd[i], &ex);
+        ld[i] = i % 2 || i < ns ? 0 : ldexp((double)((int64_t)(rng() % 4097) - 2048), ex - 53 - 2 - 11);
+    }
+    run_both_d(TV_LOG1P01_HI, "log1p01_hi", 0, 0, n);
+    memcpy(hd, yd, n * sizeof *yd);
+    run_both_d(TV_LOG1P01_LO, "log1p01_lo", 0, 0, n);
+    check(hd[0] == 0 && !signbit(hd[0]) && yd[0] == 0 && isnan(hd[ns - 1]), "log1p01_dw(+0) = +0, NaN -> NaN");
+    double worst = 0, worst_hi = 0, wx = 0;
+    for (size_t i = 0; i < n; i++) {
+        long double r = log1pl((long double)xd[i] + ld[i]);
+        if (r == 0 || i == ns - 1)         /* +0 checked above; NaN */
+            continue;
+        long double u = ldexpl(1, ilogbl(hd[i]) - 52);
+        double e = (double)(fabsl((long double)hd[i] + yd[i] - r) / u), eh = (double)(fabsl(hd[i] - r) / u);
+        if (e > worst || e != e)
+            worst = e, wx = xd[i];
+        if (eh > worst_hi || eh != eh)
+            worst_hi = eh;
+    }
+    char msg[200];
+    printf("  %-8s f64 hi + lo within %.3f ULP of hi (at e = %a), hi %.3f ULP\n", "log1p01", worst, wx, worst_hi);
+    snprintf(msg, sizeof msg, "log1p01_dw f64: hi + lo %.3f ULP at %a (tolerance 0.4), hi %.3f (0.9)", worst, wx, worst_hi);
+    check(worst <= 0.4 && worst_hi <= 0.9, msg);
+}
+
 /* Bit identity of every op call, and exact limits (a derivative that tends
  * to 0 may give a zero of either sign: TV_ANY0). */
 #define TV_ANY0 1e-300
@@ -390,7 +436,7 @@ static const struct tv_limit limits[] = {
 static void ops_checks(void)
 {
     static const char *names[TV_NFN] = {
-        "exp", "expm1", "log1p", "tanh", "exp_hilo", "d32_exp", "d32_exp_sat", "d32_expm1",
+        "exp", "expm1", "log1p", "tanh", "exp_hilo", "log1p01_hi", "log1p01_lo", "d32_exp", "d32_exp_sat", "d32_expm1",
 #define TV_NAME(name, dfo, a, b) #name "_forward", #name "_derivative", #name "_derivative_from_output",
         TV_OPS(TV_NAME)
 #undef TV_NAME
@@ -456,6 +502,7 @@ int main(void)
     vmath_accuracy(TV_LOG1P, "log1p", ref_log1p, -1, 10, 1.0);
     vmath_accuracy(TV_TANH, "tanh", ref_tanh, -25, 25, 1.0);
     exp_hilo_accuracy();
+    log1p01_accuracy();
     d32_accuracy(TV_D32_EXP, "d32_exp", ref_exp, -36);
     d32_accuracy(TV_D32_EXP_SAT, "d32_exp_sat", ref_exp, -36);
     d32_accuracy(TV_D32_EXPM1, "d32_expm1", ref_expm1, -36);
