@@ -11,15 +11,18 @@
  * hides its latency), then one vector at a time, then a masked tail.  U is 2
  * for float32 (each float vector is two double halves: four chains) and 4 for
  * float64 ops of table cost <= 8 (four chains too: 1.1-1.5x faster float64
- * sigmoid, tanh, elu on Zen 2; costlier float64 ops spill at 4 and stay at 2),
- * and 1 for the ops whose table cost is AG_KERNEL_BIG or more (gelu): one
- * vector of their math already fills the out-of-order window, and two
- * interleaved copies no longer fit the registers (float64 gelu: 300 spills,
- * 15% slower).  Every element goes through the same vector function
+ * sigmoid, tanh, elu on Zen 2; costlier float64 ops spill at 4), 3 for cost 9
+ * (silu: float64 forward 3.40 against 3.82-4.04 ns at 2 on Zen 2, 5.1 at 4;
+ * softplus and log_sigmoid, whose forward carries a log1p too, ran 1.2-1.4x
+ * slower at 3), 2 for the costlier ones, and 1 for the ops whose table cost
+ * is AG_KERNEL_BIG or more (gelu): one vector of their math already fills the
+ * out-of-order window, and two interleaved copies no longer fit the registers
+ * (float64 gelu: 300 spills, 15% slower).  Every element goes through the same vector function
  * whatever the position, so a result never depends on where a chunk
  * boundary falls. */
 #define AG_KERNEL_BIG 20
-#define AG_KERNEL_UNROLL_(cost) ((cost) >= AG_KERNEL_BIG ? 1 : !AG_IS_F32 && (cost) <= 8 ? 4 : 2)
+#define AG_KERNEL_UNROLL_(cost)                                                          \
+    ((cost) >= AG_KERNEL_BIG ? 1 : AG_IS_F32 ? 2 : (cost) <= 8 ? 4 : (cost) <= 9 ? 3 : 2)
 
 #define AG_KERNEL_UNARY(name, call, F, U)                                                \
 static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb,        \
