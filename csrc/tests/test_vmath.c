@@ -31,7 +31,7 @@
     X(celu, 1, 1, 0)
 
 enum {
-    TV_EXP, TV_EXPM1, TV_LOG1P, TV_TANH, TV_EXP_HILO, TV_LOG1P01_HI, TV_LOG1P01_LO, TV_D32_EXP, TV_D32_EXP_SAT, TV_D32_EXPM1,
+    TV_EXP, TV_EXPM1, TV_LOG1P, TV_TANH, TV_EXP_HILO, TV_LOG1P01_HI, TV_LOG1P01_LO, TV_D32_EXP, TV_D32_EXP_SAT, TV_D32_EXPM1, TV_D32_LOG1P01,
 #define TV_ENUM(name, dfo, a, b) TV_##name##_F, TV_##name##_D, TV_##name##_O,
     TV_OPS(TV_ENUM)
 #undef TV_ENUM
@@ -64,6 +64,7 @@ void AG_CAT(TV_RUN, AG_SFX)(int fn, const AG_T *x, const AG_T *x2, AG_T p0, AG_T
         case TV_D32_EXP: r = ag_d32_exp(a); break;
         case TV_D32_EXP_SAT: r = ag_d32_exp_sat(a); break;
         case TV_D32_EXPM1: r = ag_d32_expm1(a); break;
+        case TV_D32_LOG1P01: r = ag_d32_log1p01(a); break;
 #endif
 #define TV_CASE(name, dfo, pa, pb)                                                           \
         case TV_##name##_F: r = AG_FN(ag_##name##_forward)(a, P0, P1); break;                \
@@ -411,6 +412,36 @@ static void log1p01_accuracy(void)
     check(worst <= 0.4 && worst_hi <= 0.9, msg);
 }
 
+/* vmath/log1p_d32.h: log1p(u) on [0, 1] relative to long double libm, over uniform values,
+ * random exponents down to 2^-80 and the ends; u and +0 exactly where u^2 Q vanishes. */
+static void d32_log1p01_accuracy(void)
+{
+    static const double spec[] = { 0.0, 1.0, 0x1p-1074, 0x1p-1022, 0x1p-60, 0x1p-27, 0.5, NAN };
+    size_t n = 0, ns = sizeof spec / sizeof *spec;
+    for (; n < ns; n++)
+        xd[n] = spec[n];
+    while (n < NMAX / 2)
+        xd[n++] = ldexp(1 + urand(), (int)(rng() % 80) - 81);
+    while (n < NMAX)
+        xd[n++] = urand();
+    run_both_d(TV_D32_LOG1P01, "d32_log1p01", 0, 0, n);
+    check(yd[0] == 0 && !signbit(yd[0]) && yd[2] == 0x1p-1074 && yd[4] == 0x1p-60 && isnan(yd[ns - 1]),
+          "d32_log1p01: +0, subnormal and tiny u exactly, NaN -> NaN");
+    double worst = 0, wx = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (i == ns - 1)
+            continue;
+        long double r = log1pl(xd[i]);
+        double e = (double)fabsl(((long double)yd[i] - r) / r);
+        if (e > worst || e != e)
+            worst = e, wx = xd[i];
+    }
+    char msg[200];
+    printf("  %-10s max rel err 2^%.2f (at u = %a)\n", "d32_log1p01", log2(worst), wx);
+    snprintf(msg, sizeof msg, "d32_log1p01: rel err 2^%.2f at %a (tolerance 2^-37.5)", log2(worst), wx);
+    check(log2(worst) <= -37.5, msg);
+}
+
 /* Bit identity of every op call, and exact limits (a derivative that tends
  * to 0 may give a zero of either sign: TV_ANY0). */
 #define TV_ANY0 1e-300
@@ -436,7 +467,7 @@ static const struct tv_limit limits[] = {
 static void ops_checks(void)
 {
     static const char *names[TV_NFN] = {
-        "exp", "expm1", "log1p", "tanh", "exp_hilo", "log1p01_hi", "log1p01_lo", "d32_exp", "d32_exp_sat", "d32_expm1",
+        "exp", "expm1", "log1p", "tanh", "exp_hilo", "log1p01_hi", "log1p01_lo", "d32_exp", "d32_exp_sat", "d32_expm1", "d32_log1p01",
 #define TV_NAME(name, dfo, a, b) #name "_forward", #name "_derivative", #name "_derivative_from_output",
         TV_OPS(TV_NAME)
 #undef TV_NAME
@@ -506,6 +537,7 @@ int main(void)
     d32_accuracy(TV_D32_EXP, "d32_exp", ref_exp, -36);
     d32_accuracy(TV_D32_EXP_SAT, "d32_exp_sat", ref_exp, -36);
     d32_accuracy(TV_D32_EXPM1, "d32_expm1", ref_expm1, -36);
+    d32_log1p01_accuracy();
     ops_checks();
     printf("test_vmath: %d passed, %d failed\n", passed, failed);
     return failed != 0;
