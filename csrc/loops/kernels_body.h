@@ -17,9 +17,9 @@
  * slower at 3), 2 for the costlier ones, and 1 for the ops whose table cost
  * is AG_KERNEL_BIG or more (gelu): one vector of their math already fills the
  * out-of-order window, and two interleaved copies no longer fit the registers
- * (float64 gelu: 300 spills, 15% slower).  Every element goes through the same vector function
- * whatever the position, so a result never depends on where a chunk
- * boundary falls. */
+ * (float64 gelu: 300 spills, 15% slower).  Every element goes through the
+ * same vector function whatever the position, so a result never depends on
+ * where a chunk boundary falls. */
 #define AG_KERNEL_BIG 20
 #define AG_KERNEL_UNROLL_(cost)                                                          \
     ((cost) >= AG_KERNEL_BIG ? 1 : AG_IS_F32 ? 2 : (cost) <= 8 ? 4 : (cost) <= 9 ? 3 : 2)

@@ -31,7 +31,8 @@
     X(celu, 1, 1, 0)
 
 enum {
-    TV_EXP, TV_EXPM1, TV_LOG1P, TV_TANH, TV_EXP_HILO, TV_LOG1P01_HI, TV_LOG1P01_LO, TV_D32_EXP, TV_D32_EXP_SAT, TV_D32_EXPM1, TV_D32_LOG1P01,
+    TV_EXP, TV_EXPM1, TV_LOG1P, TV_TANH, TV_EXP_HILO, TV_LOG1P01_HI, TV_LOG1P01_LO,
+    TV_D32_EXP, TV_D32_EXP_SAT, TV_D32_EXPM1, TV_D32_LOG1P01,
 #define TV_ENUM(name, dfo, a, b) TV_##name##_F, TV_##name##_D, TV_##name##_O,
     TV_OPS(TV_ENUM)
 #undef TV_ENUM
@@ -393,22 +394,26 @@ static void log1p01_accuracy(void)
     run_both_d(TV_LOG1P01_HI, "log1p01_hi", 0, 0, n);
     memcpy(hd, yd, n * sizeof *yd);
     run_both_d(TV_LOG1P01_LO, "log1p01_lo", 0, 0, n);
-    check(hd[0] == 0 && !signbit(hd[0]) && yd[0] == 0 && isnan(hd[ns - 1]), "log1p01_dw(+0) = +0, NaN -> NaN");
+    check(hd[0] == 0 && !signbit(hd[0]) && yd[0] == 0 && isnan(hd[ns - 1]),
+          "log1p01_dw(+0) = +0, NaN -> NaN");
     double worst = 0, worst_hi = 0, wx = 0;
     for (size_t i = 0; i < n; i++) {
         long double r = log1pl((long double)xd[i] + ld[i]);
         if (r == 0 || i == ns - 1)         /* +0 checked above; NaN */
             continue;
         long double u = ldexpl(1, ilogbl(hd[i]) - 52);
-        double e = (double)(fabsl((long double)hd[i] + yd[i] - r) / u), eh = (double)(fabsl(hd[i] - r) / u);
+        double e = (double)(fabsl((long double)hd[i] + yd[i] - r) / u);
+        double eh = (double)(fabsl(hd[i] - r) / u);
         if (e > worst || e != e)
             worst = e, wx = xd[i];
         if (eh > worst_hi || eh != eh)
             worst_hi = eh;
     }
     char msg[200];
-    printf("  %-8s f64 hi + lo within %.3f ULP of hi (at e = %a), hi %.3f ULP\n", "log1p01", worst, wx, worst_hi);
-    snprintf(msg, sizeof msg, "log1p01_dw f64: hi + lo %.3f ULP at %a (tolerance 0.4), hi %.3f (0.9)", worst, wx, worst_hi);
+    printf("  %-8s f64 hi + lo within %.3f ULP of hi (at e = %a), hi %.3f ULP\n", "log1p01", worst, wx,
+           worst_hi);
+    snprintf(msg, sizeof msg, "log1p01_dw f64: hi + lo %.3f ULP at %a (tolerance 0.4), hi %.3f (0.9)",
+             worst, wx, worst_hi);
     check(worst <= 0.4 && worst_hi <= 0.9, msg);
 }
 
@@ -467,7 +472,8 @@ static const struct tv_limit limits[] = {
 static void ops_checks(void)
 {
     static const char *names[TV_NFN] = {
-        "exp", "expm1", "log1p", "tanh", "exp_hilo", "log1p01_hi", "log1p01_lo", "d32_exp", "d32_exp_sat", "d32_expm1", "d32_log1p01",
+        "exp", "expm1", "log1p", "tanh", "exp_hilo", "log1p01_hi", "log1p01_lo",
+        "d32_exp", "d32_exp_sat", "d32_expm1", "d32_log1p01",
 #define TV_NAME(name, dfo, a, b) #name "_forward", #name "_derivative", #name "_derivative_from_output",
         TV_OPS(TV_NAME)
 #undef TV_NAME

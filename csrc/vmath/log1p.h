@@ -65,8 +65,9 @@ AG_INLINE vec AG_FN(ag_log1p_sum_)(vec f, vec s, vec k, vec corr, vec *lo_out)
     vec in = v_sub(X, f), b = v_sub(in, X);            /* 2Sum: in + il = X - f */
     vec il = v_add(v_sub(X, v_sub(in, b)), v_sub(v_neg(f), b));
     vec K = v_mul(k, v_set1(ln2hi));                   /* exact */
-    vec res = v_sub(K, in);                            /* Fast2Sum: res + rl = K - in, as k = 0 */
-    *lo_out = v_sub(v_sub(v_sub(K, res), in), il);     /* or |K| >= ln2hi > 0.35 >= |in| */
+    /* Fast2Sum, res + rl = K - in: K = 0, or |K| >= ln2hi > 0.35 >= |in| */
+    vec res = v_sub(K, in);
+    *lo_out = v_sub(v_sub(v_sub(K, res), in), il);     /* rl - il */
     return res;
 }
 
