@@ -100,9 +100,10 @@ AG_INLINE ag_f32v fname(ag_f32v dy, ag_f32v x, ag_f32v p0, ag_f32v p1)          
  * and the range where dy f'(y) could be tiny or overflow; y outside its domain;
  * |f'(y)| above 2^27, so that |dy d| <= 2^127 cannot overflow: an overflowing
  * RN(w dl) could be an inf of the other sign, and decide r) come from the double
- * path.  sigmoid and tanh have |f'(y)| <= 1 in their domain; elu tests its bound.  The result is not always the double path's bits
- * (which rounds three times), but it is the same on every SIMD path: each
- * lane's choice depends on that lane only. */
+ * path.  sigmoid and tanh have |f'(y)| <= 1 in their domain; elu tests its
+ * bound.  The result is not always the double path's bits (which rounds three
+ * times), but it is the same on every SIMD path: each lane's choice depends on
+ * that lane only. */
 AG_INLINE ag_f32v ag_f32_dw_times_(ag_f32v dy, ag_f32v w, ag_f32v d, ag_f32v dl)
 {
     return ag_f32_fma(dy, d, ag_f32_mul(w, dl));

@@ -5,18 +5,14 @@
  *       log1p(+-0) = +-0, tiny/subnormal x -> x, log1p(-1) = -inf,
  *       log1p(x < -1) = NaN, log1p(+inf) = +inf, NaN -> NaN.
  *
- *   vec ag_log1p_dw(vec x, vec *lo)
- *       the same value (bit-identical) and *lo, with hi + lo = log1p(x) to
- *       within 0.4 ULP of hi (lo = 0 for the special values above): for
- *       results that are rounded again after further exact steps.  The
- *       error is largest near |f| = 0.41 (below): the roundings of hfsq, of
- *       X and of s (a few u on a term s (hfsq + R) of 0.07 of the result)
- *       each add about 0.12 ULP of the result.
- *
  *   vec ag_log1p01_dw(vec e, vec el, vec *lo)
- *       log1p(e + el) the same way for 0 <= e <= 1 and a low part el, in
- *       half the operations (softplus, log_sigmoid: e^-|x| as ag_exp_dw's
- *       pair); hi + lo within 0.4 ULP of hi (test_vmath.c measures 0.39).
+ *       log1p(e + el) for 0 <= e <= 1 and a low part el as hi + *lo, by the
+ *       same steps without the general case's exponent split and special
+ *       values, in half the operations (softplus, log_sigmoid: e^-|x| as
+ *       ag_exp_dw's pair; BCE): hi + lo within 0.4 ULP of hi (test_vmath.c
+ *       measures 0.39).  The error is largest near |f| = 0.41 (below): the
+ *       roundings of hfsq, of X and of s (a few u on a term s (hfsq + R) of
+ *       0.07 of the result) each add about 0.12 ULP of the result.
  *
  * Method (fdlibm's log1p, branch-free): u = fl(1 + x) and c = (1 + x) - u
  * exactly (Fast2Sum with the larger of 1, x first).  u = 2^k m with
@@ -27,7 +23,7 @@
  *   log(1 + f) = 2 atanh(s) = f - hfsq + s (hfsq + R(z)),  R(z) = 2 atanh(s)/s - 2,
  * summed as k ln2_hi - ((hfsq - (s (hfsq + R) + (k ln2_lo + c/u))) - f)
  * (the last two subtractions by 2Sum, or Fast2Sum where the order of the
- * terms is known, for the double-word forms).
+ * terms is known: exact, so ag_log1p01_dw also returns their errors).
  * s and c/u come from one division: 1/(m (m + 1)).
  */
 /* Uses (included before it by ops/all.h): vmath/exp.h. */
@@ -71,7 +67,7 @@ AG_INLINE vec AG_FN(ag_log1p_sum_)(vec f, vec s, vec k, vec corr, vec *lo_out)
     return res;
 }
 
-AG_INLINE vec AG_FN(ag_log1p_dw)(vec x, vec *lo_out)
+AG_INLINE vec AG_FN(ag_log1p)(vec x)
 {
 #if AG_IS_F32
     const AG_T tiny = 0x1p-25f, kmin = -126.0f;
@@ -97,25 +93,22 @@ AG_INLINE vec AG_FN(ag_log1p_dw)(vec x, vec *lo_out)
     vec s = v_mul(v_mul(f, m), inv);                   /* f/(2 + f) = (m - 1)/(m + 1) */
     vec cu = v_mul(v_mul(v_mul(c, v_add(m, one)), inv), /* c/u = c 2^-k / m */
                    v_pow2i(v_max(v_neg(k), v_set1(kmin))));
-    vec rl, res = AG_FN(ag_log1p_sum_)(f, s, k, cu, &rl);
+    vec rl, res = AG_FN(ag_log1p_sum_)(f, s, k, cu, &rl);   /* rl unused: optimized away */
     /* special values */
     res = v_select(v_lt(v_abs(x), v_set1(tiny)), x, res);
     res = v_select(v_eq(x, AG_C(-1)), AG_C(-INFINITY), res);
     res = v_select(v_lt(x, AG_C(-1)), AG_C(NAN), res);
-    res = v_select(v_eq(x, AG_C(INFINITY)), x, res);
-    vmask sp = v_mor(v_lt(v_abs(x), v_set1(tiny)), v_mor(v_le(x, AG_C(-1)), v_eq(x, AG_C(INFINITY))));
-    *lo_out = v_select(sp, AG_C(0), rl);
-    return res;
+    return v_select(v_eq(x, AG_C(INFINITY)), x, res);
 }
 
 /* log1p(e + el) = hi + *lo_out for 0 <= e <= 1 (or NaN) and a tiny low part el (|el| <= a few
  * ULP of e, or 0): the argument of softplus and log_sigmoid, e^-|x| as ag_exp_dw's pair.  The
- * same steps as ag_log1p_dw on this range without its special cases and the exponent split:
+ * same steps as ag_log1p on this range without its special cases and the exponent split:
  * 1 + e is in [1, 2], so k is 0 (e < sqrt(2) - 1: f = e exactly, m = fl(1 + e)) or 1 (m =
  * fl(1 + e)/2, f = m - 1 exact, c = 1 + e - fl(1 + e) exact by Fast2Sum as e <= 1), and
  * (c + el)/(1 + e) is one correction, (c + el) (m + 1) inv h with h = 2^-k, from the same
  * division as s (the relative error of fl(1 + e) is harmless on a term of 2^-52 of the
- * result).  Every step is one of ag_log1p_dw's, so the accuracy is the same (for el = 0 the
+ * result).  Every step is one of ag_log1p's, so the accuracy is the same (for el = 0 the
  * same bits, except that an e whose fl(1 + e) is fl(sqrt 2) may take the other, equally
  * accurate branch), in about half the operations.  e = 0 gives +0 (+0). */
 AG_INLINE vec AG_FN(ag_log1p01_dw)(vec e, vec el, vec *lo_out)
@@ -134,8 +127,3 @@ AG_INLINE vec AG_FN(ag_log1p01_dw)(vec e, vec el, vec *lo_out)
     return AG_FN(ag_log1p_sum_)(f, s, v_select(big, one, AG_C(0)), corr, lo_out);
 }
 
-AG_INLINE vec AG_FN(ag_log1p)(vec x)
-{
-    vec lo;
-    return AG_FN(ag_log1p_dw)(x, &lo);
-}
