@@ -11,8 +11,9 @@
 
 #if AG_IS_F32
 /* float32, evaluated in double (ops/d32.h): elu = alpha expm1(x) for x <= 0
- * (exp_d32.h: 2^-37 relative, -1 at -inf), elu' = alpha e^x (saturating at
- * e^-708, rounding to the same float as the exact value), from the output
+ * (exp_d32.h: 2^-37 relative, -1 at -inf), elu' = alpha e^x (as e^-|x|, the
+ * same where it is taken; saturating at e^-708, rounding to the same float as
+ * the exact value), from the output
  * y + alpha (one rounding in double); each rounded once to float. */
 AG_INLINE dvec ag_elu_forward_d32(dvec x, dvec alpha, dvec p1)
 {
@@ -22,7 +23,7 @@ AG_INLINE dvec ag_elu_forward_d32(dvec x, dvec alpha, dvec p1)
 AG_INLINE dvec ag_elu_derivative_d32(dvec x, dvec alpha, dvec p1)
 {
     (void)p1;
-    return d_select(d_gt(x, DC(0)), DC(1), d_mul(alpha, ag_d32_exp_sat(x)));
+    return d_select(d_gt(x, DC(0)), DC(1), d_mul(alpha, ag_d32_exp_negabs(x)));
 }
 AG_INLINE dvec ag_elu_derivative_from_output_d32(dvec y, dvec alpha, dvec p1)
 {

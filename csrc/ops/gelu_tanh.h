@@ -63,7 +63,7 @@ AG_INLINE dvec ag_gelu_tanh_d32_(dvec x, dvec *xc, dvec *e)
     dvec x2 = d_mul(c, c);
     dvec w = d_mul(c, d_fma(x2, DC(AG_GT_D32_C3_), DC(AG_GT_D32_C1_)));
     *xc = c;
-    *e = ag_d32_exp_sat(d_neg(d_abs(w)));
+    *e = ag_d32_exp_negabs(w);
     return d_div(DC(1), d_add(DC(1), *e));
 }
 AG_INLINE dvec ag_gelu_tanh_forward_d32(dvec x, dvec p0, dvec p1)

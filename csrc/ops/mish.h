@@ -29,7 +29,7 @@
  * where it multiplies a vanishing factor (as silu). */
 AG_INLINE dmask ag_mish_nd_(dvec x, dvec *N, dvec *D, dvec *t)
 {
-    *t = ag_d32_exp_sat(d_neg(d_abs(x)));
+    *t = ag_d32_exp_negabs(x);
     dmask neg = d_le(x, DC(0));
     dvec n = d_mul(*t, d_add(*t, DC(2)));                 /* u (u + 2) */
     dvec p = d_fma(DC(2), *t, DC(1));                     /* 1 + 2e */

@@ -18,7 +18,7 @@
  * output y - y^2 (y^2 exact in double, one rounding in double). */
 AG_INLINE dvec ag_sigmoid_d32_(dvec x, dvec *e)
 {
-    *e = ag_d32_exp_sat(d_neg(d_abs(x)));
+    *e = ag_d32_exp_negabs(x);
     return d_div(DC(1), d_add(DC(1), *e));
 }
 AG_INLINE dvec ag_sigmoid_forward_d32(dvec x, dvec p0, dvec p1)

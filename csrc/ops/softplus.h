@@ -28,7 +28,7 @@ AG_INLINE dvec ag_softplus_sp_d32_(dvec x, dvec beta, dvec thr)
 {
     (void)thr;
     dvec z = d_mul(beta, x);
-    dvec t = ag_d32_exp_sat(d_neg(d_abs(z)));
+    dvec t = ag_d32_exp_negabs(z);
     return d_mul(d_add(d_max(DC(0), z), ag_d32_log1p01(t)), d_div(DC(1), beta));   /* NaN stays NaN */
 }
 AG_INLINE dvec ag_softplus_sig_d32_(dvec x, dvec beta, dvec thr)

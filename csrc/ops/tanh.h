@@ -17,15 +17,13 @@
 AG_INLINE dvec ag_tanh_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
-    dvec t = d_abs(x);
-    dvec m = ag_d32_expm1(d_neg(d_add(t, t)));
+    dvec m = ag_d32_expm1_negabs(d_add(x, x));
     return d_copysign(d_div(d_neg(m), d_add(DC(2), m)), x);   /* tanh(-0) = -0 */
 }
 AG_INLINE dvec ag_tanh_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
-    dvec t = d_abs(x);
-    dvec e = ag_d32_exp_sat(d_neg(d_add(t, t)));
+    dvec e = ag_d32_exp_negabs(d_add(x, x));
     dvec d = d_add(DC(1), e);
     return d_div(d_mul(DC(4), e), d_mul(d, d));
 }
