@@ -12,9 +12,10 @@
 /* Uses (included before it by ops/all.h): vmath/exp.h, ops/sigmoid.h, ops/d32.h. */
 
 #if AG_IS_F32
-/* float32, evaluated in double (ops/d32.h): e = e^-|x|, r = 1/(1 + e)
+/* float32, evaluated in double (ops/d32.h): e = e^-|x|, silu = x/(1 + e)
+ * (x >= 0) or x e/(1 + e) (x < 0), two roundings after e; r = 1/(1 + e)
  * (ops/sigmoid.h), s = sigmoid(x) = r or e r, 1 - s = e r or r (never formed
- * by a subtraction): silu = x s, silu' = s (1 + x (1 - s)); every piece within
+ * by a subtraction): silu' = s (1 + x (1 - s)); every piece within
  * 2^-36 relative, so silu' is within 2^-35 of its largest term near its root
  * (-1.278).  x is clamped to [-1e4, 1e4] where it multiplies a vanishing
  * factor (e saturates at e^-708: x e stays far below every float, and
@@ -22,10 +23,9 @@
 AG_INLINE dvec ag_silu_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
-    dvec e, r = ag_sigmoid_d32_(x, &e);
-    dmask pos = d_ge(x, DC(0));
-    dvec s = d_select(pos, r, d_mul(e, r));
-    return d_mul(d_select(pos, x, d_max(DC(-1e4), x)), s);   /* NaN stays NaN */
+    dvec e = ag_d32_exp_negabs(x);
+    dvec num = d_select(d_ge(x, DC(0)), x, d_mul(d_max(DC(-1e4), x), e));   /* NaN stays NaN */
+    return d_div(num, d_add(DC(1), e));
 }
 AG_INLINE dvec ag_silu_derivative_d32(dvec x, dvec p0, dvec p1)
 {
