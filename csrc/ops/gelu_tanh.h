@@ -37,9 +37,9 @@
  *   |w| <= 708 matters: |dw| < 2^-41.2, a relative 2^-41.2 in e^-|w|;
  *   e = e^-|w| (exp_d32.h, 2^-36 relative), r = 1/(1 + e) (2^-52),
  *   sigmoid(|w|) = r, sigmoid(-|w|) = e r (2^-35.9 relative each).
- *   forward = x r (x >= 0) or xc e r (x < 0): 2^-35.8 relative, then one
- *   rounding to float (0.5 + 2^-11.8 ULP; x e r is a product of positive
- *   factors, no cancellation; its double range reaches 2^-1074 so the float
+ *   forward = x/(1 + e) (x >= 0) or (xc e)/(1 + e) (x < 0): 2^-35.8 relative,
+ *   then one rounding to float (0.5 + 2^-11.8 ULP; x e/(1 + e) is formed from
+ *   positive factors, no cancellation; its double range reaches 2^-1074 so the float
  *   subnormals are rounded once, and e^-708 saturation gives results below
  *   2^-990, which round to -0 as the exact ones do).
  *   derivative = s g, s = sigmoid(w), g = 1 + xc sb D, sb = sigmoid(-w),
@@ -57,25 +57,25 @@
 #define AG_GT_D32_C1_ 0x1.9884533d43651p+0
 #define AG_GT_D32_C3_ 0x1.2444f2a4d8b4bp-4
 #define AG_GT_D32_3C3_ 0x1.b6676bf7450f0p-3
-AG_INLINE dvec ag_gelu_tanh_d32_(dvec x, dvec *xc, dvec *e)
+/* e = e^-|w| and *xc */
+AG_INLINE dvec ag_gelu_tanh_d32_(dvec x, dvec *xc)
 {
     dvec c = d_min(DC(64), d_max(DC(-64), x));
     dvec x2 = d_mul(c, c);
     dvec w = d_mul(c, d_fma(x2, DC(AG_GT_D32_C3_), DC(AG_GT_D32_C1_)));
     *xc = c;
-    *e = ag_d32_exp_negabs(w);
-    return d_div(DC(1), d_add(DC(1), *e));
+    return ag_d32_exp_negabs(w);
 }
 AG_INLINE dvec ag_gelu_tanh_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
-    dvec xc, e, r = ag_gelu_tanh_d32_(x, &xc, &e);
-    return d_select(d_ge(x, DC(0)), d_mul(x, r), d_mul(d_mul(xc, e), r));
+    dvec xc, e = ag_gelu_tanh_d32_(x, &xc);
+    return d_div(d_select(d_ge(x, DC(0)), x, d_mul(xc, e)), d_add(DC(1), e));
 }
 AG_INLINE dvec ag_gelu_tanh_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
-    dvec xc, e, r = ag_gelu_tanh_d32_(x, &xc, &e), er = d_mul(e, r);
+    dvec xc, e = ag_gelu_tanh_d32_(x, &xc), r = d_div(DC(1), d_add(DC(1), e)), er = d_mul(e, r);
     dmask pos = d_ge(x, DC(0));
     dvec s = d_select(pos, r, er), sb = d_select(pos, er, r);
     dvec D = d_fma(d_mul(xc, xc), DC(AG_GT_D32_3C3_), DC(AG_GT_D32_C1_));

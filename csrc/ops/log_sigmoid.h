@@ -14,8 +14,8 @@
 #if AG_IS_F32
 /* float32, evaluated in double (ops/d32.h): with e = e^-|x| (exp_d32.h) and
  * log1p on [0, 1] (log1p_d32.h), log_sigmoid = min(x, 0) - log1p(e) (two
- * terms of the same sign: no cancellation), log_sigmoid' = sigmoid(-x) = e r or
- * r (r = 1/(1 + e)), from the output -expm1(y) (y <= 0); each within 2^-35
+ * terms of the same sign: no cancellation), log_sigmoid' = sigmoid(-x) =
+ * e/(1 + e) or 1/(1 + e), from the output -expm1(y) (y <= 0); each within 2^-35
  * relative before the one rounding. */
 AG_INLINE dvec ag_log_sigmoid_forward_d32(dvec x, dvec p0, dvec p1)
 {
@@ -26,8 +26,7 @@ AG_INLINE dvec ag_log_sigmoid_forward_d32(dvec x, dvec p0, dvec p1)
 AG_INLINE dvec ag_log_sigmoid_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
-    dvec e, r = ag_sigmoid_d32_(x, &e);
-    return d_select(d_ge(x, DC(0)), d_mul(e, r), r);    /* NaN: r is NaN */
+    return ag_sigmoid_pm_d32_(x, 1);
 }
 AG_INLINE dvec ag_log_sigmoid_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
 {

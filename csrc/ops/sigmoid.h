@@ -13,9 +13,19 @@
 #if AG_IS_F32
 /* float32, evaluated in double (ops/d32.h): e = e^-|x| (exp_d32.h, 2^-37
  * relative; saturating at e^-708, which rounds every result here to the same
- * float as 0 would), r = 1/(1 + e): sigmoid = r or e r, sigmoid' = e r^2,
+ * float as 0 would): sigmoid = 1/(1 + e) or e/(1 + e), sigmoid' = e/(1 + e)^2,
  * each within 2^-36 relative before the one rounding to float; from the
  * output y - y^2 (y^2 exact in double, one rounding in double). */
+/* sigmoid(x) (minus = 0) or sigmoid(-x) (minus = 1) by one division: the
+ * numerator is 1 or e (also for softplus' and log_sigmoid') */
+AG_INLINE dvec ag_sigmoid_pm_d32_(dvec x, int minus)
+{
+    dvec e = ag_d32_exp_negabs(x);
+    dmask pos = d_ge(x, DC(0));
+    dvec num = minus ? d_select(pos, e, DC(1)) : d_select(pos, DC(1), e);
+    return d_div(num, d_add(DC(1), e));                /* NaN: 1 + e is NaN */
+}
+/* r = 1/(1 + e) and *e (silu') */
 AG_INLINE dvec ag_sigmoid_d32_(dvec x, dvec *e)
 {
     *e = ag_d32_exp_negabs(x);
@@ -24,14 +34,13 @@ AG_INLINE dvec ag_sigmoid_d32_(dvec x, dvec *e)
 AG_INLINE dvec ag_sigmoid_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
-    dvec e, r = ag_sigmoid_d32_(x, &e);
-    return d_select(d_ge(x, DC(0)), r, d_mul(e, r));   /* NaN: e r is NaN */
+    return ag_sigmoid_pm_d32_(x, 0);
 }
 AG_INLINE dvec ag_sigmoid_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
-    dvec e, r = ag_sigmoid_d32_(x, &e);
-    return d_mul(d_mul(e, r), r);
+    dvec e = ag_d32_exp_negabs(x), d = d_add(DC(1), e);
+    return d_div(e, d_mul(d, d));
 }
 AG_INLINE dvec ag_sigmoid_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
 {

@@ -34,8 +34,7 @@ AG_INLINE dvec ag_softplus_sp_d32_(dvec x, dvec beta, dvec thr)
 AG_INLINE dvec ag_softplus_sig_d32_(dvec x, dvec beta, dvec thr)
 {
     (void)thr;
-    dvec z = d_mul(beta, x), e, r = ag_sigmoid_d32_(z, &e);
-    return d_select(d_ge(z, DC(0)), r, d_mul(e, r));
+    return ag_sigmoid_pm_d32_(d_mul(beta, x), 0);
 }
 AG_INLINE dvec ag_softplus_fo_d32_(dvec y, dvec beta, dvec thr)
 {
