@@ -30,6 +30,8 @@
 #define SMW_ST(p, v) ag_f64_store_f32(p, v)
 #define SMW_STT(p, c, v) ag_f64_store_f32_tail(p, c, v)
 #define SMW_EXPD(x, m) ag_d32_exp_le0_coarse(v_sub(x, m))
+/* softmax's e (plain = 1): ag_d32_exp_le0_coarse_sat, the same bits in its results */
+#define SMW_EXPD_P(plain, x, m) ((plain) ? ag_d32_exp_le0_coarse_sat(v_sub(x, m)) : SMW_EXPD(x, m))
 /* softmax's exp sum in float32 adds plainly (SMW_ADD with plain = 1): each e is within
  * 2^-28 of e^(x - m), so S needs no compensation.  A slot of k terms in [0, 1] (starting
  * at 1, lo staying 0) makes an absolute error < k 2^-53 (1 + S) <= k 2^-52 S, as S >= 1
@@ -46,6 +48,7 @@
 #define SMW_ST(p, v) v_store(p, v)
 #define SMW_STT(p, c, v) v_store_tail(p, c, v)
 #define SMW_EXPD(x, m) AG_FN(sm_expdiff_)(x, m)
+#define SMW_EXPD_P(plain, x, m) SMW_EXPD(x, m)
 #define SMW_ADD(plain, h, l, v) AG_FN(sm_add_exp_)(h, l, v)
 #endif
 
@@ -121,7 +124,7 @@ AG_INLINE void SMW_NAME(smw_sumexp_)(ptrdiff_t n, const SMW_IO *x, double m, SMW
         __builtin_prefetch((const void *)((uintptr_t)(x + i) + (uintptr_t)n * sizeof *x));
         vec v[2 * AG_SM_NV];
         for (int j = 0; j < 2 * AG_SM_NV; j++)
-            v[j] = SMW_EXPD(SMW_LD(x + i + j * VLANES), vm);
+            v[j] = SMW_EXPD_P(plain, SMW_LD(x + i + j * VLANES), vm);
         if (y)
             for (int j = 0; j < 2 * AG_SM_NV; j++) SMW_ST(y + i + j * VLANES, v[j]);
         for (int j = 0; j < 2 * AG_SM_NV; j++)
@@ -129,14 +132,14 @@ AG_INLINE void SMW_NAME(smw_sumexp_)(ptrdiff_t n, const SMW_IO *x, double m, SMW
     }
     for (; i + AG_SM_W <= n; i += AG_SM_W)
         for (int j = 0; j < AG_SM_NV; j++) {
-            vec v = SMW_EXPD(SMW_LD(x + i + j * VLANES), vm);
+            vec v = SMW_EXPD_P(plain, SMW_LD(x + i + j * VLANES), vm);
             if (y) SMW_ST(y + i + j * VLANES, v);
             SMW_ADD(plain, &hi[j], &lo[j], v);
         }
     for (int j = 0; j < AG_SM_NV && i + j * VLANES < n; j++) {
         ptrdiff_t c = n - i - j * VLANES;
         if (c > VLANES) c = VLANES;
-        vec v = SMW_EXPD(SMW_LDT(x + i + j * VLANES, c), vm);
+        vec v = SMW_EXPD_P(plain, SMW_LDT(x + i + j * VLANES, c), vm);
         if (y) SMW_STT(y + i + j * VLANES, c, v);
         SMW_ADD(plain, &hi[j], &lo[j], v_select(AG_FN(sm_first_)(c), v, zero));
     }
@@ -194,7 +197,7 @@ static void SMW_NAME(k_smw_apply)(int op, ptrdiff_t n, const void *pa, const voi
     if (i < n) { vec v = SMW_LDT(a + i, n - i); SMW_STT(o + i, n - i, expr); }
     switch (op) {
     case AG_SOFTMAX_SCALE: SMW_LOOP(v_mul(v, c1)) break;
-    case AG_SOFTMAX: SMW_LOOP(v_mul(SMW_EXPD(v, c0), c1)) break;
+    case AG_SOFTMAX: SMW_LOOP(v_mul(SMW_EXPD_P(1, v, c0), c1)) break;
     default: {   /* (x - m) - log S; x - m as fma(x, 1, -m), the same rounding on an FMA port
                   * (the sweep is bound by the add/convert ports: ~11% faster in L1) */
         const vec one = AG_C(1), nc0 = v_neg(c0);
@@ -229,7 +232,7 @@ static inline void SMW_NAME(smw_col_)(int op, ptrdiff_t n, ptrdiff_t ncols, cons
         double *h = shi + (k % AG_SM_W) * AG_SMW_COLS, *l = slo + (k % AG_SM_W) * AG_SMW_COLS;
         for (ptrdiff_t c = 0; c < ncols; c += VLANES) {
             ptrdiff_t cnt = AG_FN(sm_cnt_)(ncols, c);
-            vec v = SMW_EXPD(SMW_NAME(smw_ld_)(x + k * sx + c, cnt), v_load(sm + c));
+            vec v = SMW_EXPD_P(plain, SMW_NAME(smw_ld_)(x + k * sx + c, cnt), v_load(sm + c));
             if (op == AG_SOFTMAX) SMW_NAME(smw_st_)(y + k * sy + c, cnt, v);
             vec hv = v_load(h + c), lv = plain ? AG_C(0) : v_load(l + c);
             SMW_ADD(plain, &hv, &lv, v);
@@ -298,4 +301,5 @@ static void SMW_NAME(k_smw_col_forward)(int op, ptrdiff_t n, ptrdiff_t ncols, co
 #undef SMW_ST
 #undef SMW_STT
 #undef SMW_EXPD
+#undef SMW_EXPD_P
 #undef SMW_ADD

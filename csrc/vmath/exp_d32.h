@@ -123,19 +123,27 @@ AG_INLINE ag_f64v ag_d32_exp_negabs(ag_f64v x)
     return ag_d32_exp_rn_(r, n);
 }
 
-/* e^x for x <= 0 within 2^-28 relative (+0 below XMIN and at -inf), for a result that is
- * rounded to float after few operations (the softmax family, whose e is stored as float):
- * x clamped from below only (NaN -> XMIN: its row is NaN anyway, and scalef needs a
- * number), the reduction above, e^r by a degree-6 near-minimax polynomial (Lawson IRLS in
- * mpmath; relative error 2^-28.3 on |r| <= 0.3468), times 2^n exactly (scalef: a normal
- * double).  About 15 operations per vector, 6 fewer than ag_d32_exp. */
-AG_INLINE ag_f64v ag_d32_exp_le0_coarse(ag_f64v x)
+/* ag_d32_exp_le0_coarse(x): e^x for x <= 0 within 2^-28 relative (+0 below XMIN and at
+ * -inf), for a result that is rounded to float after few operations (the softmax family,
+ * whose e is stored as float): x clamped from below only (NaN -> XMIN: its row is NaN
+ * anyway, and scalef needs a number), the reduction above, e^r by a degree-6 near-minimax
+ * polynomial (Lawson IRLS in mpmath; relative error 2^-28.3 on |r| <= 0.3468), times 2^n
+ * exactly (scalef: a normal double).  About 15 operations per vector, 6 fewer than
+ * ag_d32_exp.  ag_d32_exp_le0_coarse_sat(x) is e^max(x, XMIN), 2 operations fewer, for
+ * float32 softmax: its e^-708 in place of +0 rounds to the same float +0 when stored, and
+ * leaves a plain sum >= 1 unchanged. */
+AG_INLINE ag_f64v ag_d32_exp_le0_coarse_sat(ag_f64v x)
 {
     ag_f64v n, r = ag_d32_reduce_clamped_(d_max(x, DC(AG_D32_XMIN_)), &n);
     ag_f64v r2 = d_mul(r, r);
     ag_f64v p = ag_f64_estrin6(r, r2, d_mul(r2, r2), 1, 1, 0x1.fffffb977db29p-2, 0x1.5554910116424p-3,
                                0x1.5558f30f760bcp-5, 0x1.123a210f8881fp-7, 0x1.6a23c02b22196p-10);
-    return d_select(d_lt(x, DC(AG_D32_XMIN_)), DC(0), ag_f64_scalef(p, n));
+    return ag_f64_scalef(p, n);
+}
+
+AG_INLINE ag_f64v ag_d32_exp_le0_coarse(ag_f64v x)
+{
+    return d_select(d_lt(x, DC(AG_D32_XMIN_)), DC(0), ag_d32_exp_le0_coarse_sat(x));
 }
 
 AG_INLINE ag_f64v ag_d32_exp(ag_f64v x)
