@@ -21,7 +21,8 @@
  * Elementwise losses (x logits/predictions, t targets):
  *   BCE with logits, lw = 1 + (pw - 1) t, e = e^-|x| in (0, 1]:
  *     loss = w ((1 - t) x + lw softplus(-x)), softplus(-x) = max(-x, 0) + log1p(e);
- *     d/dx = w (lw sigmoid(x) - pw t), sigmoid(x) = 1/(1 + e) (x >= 0), e/(1 + e) (x < 0);
+ *     d/dx = w (lw sigmoid(x) - pw t), sigmoid(x) = 1/(1 + e) (x >= 0), e/(1 + e) (x < 0),
+ *     one division;
  *   MSE: loss = (x - t)^2, d/dx = 2 (x - t) (the 2 is in the driver's scale). */
 /* Uses (ops/all.h, included before it by isa/dtype_passes.h): vmath/exp.h, vmath/exp_le0.h, vmath/log1p.h. */
 
@@ -350,8 +351,7 @@ AG_INLINE void AG_FN(bce_put_)(const ag_pointwise_run *a, ptrdiff_t i, ptrdiff_t
         AG_FN(ls_st_)((AG_T *)a->loss + i, r, v_mul(wv, v_fma(v_sub(one, tv), xv, v_mul(lw, sp))));
     }
     if (a->dx) {
-        vec d = v_div(one, v_add(one, e));
-        vec sig = v_select(v_ge(xv, zero), d, v_mul(e, d));  /* NaN x: e is NaN */
+        vec sig = v_div(v_select(v_ge(xv, zero), one, e), v_add(one, e));   /* NaN x: e is NaN */
         vec gr = v_fms(lw, sig, v_mul(pwv, tv));              /* lw sigmoid(x) - pw t */
         vec up = v_mul(AG_FN(ls_opt_)((const AG_T *)a->g, a->gs, i, r, one), AG_C(a->scale));
         AG_FN(ls_st_)((AG_T *)a->dx + i, r, v_mul(v_mul(gr, wv), up));
