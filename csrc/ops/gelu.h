@@ -49,7 +49,7 @@ AG_INLINE dvec ag_gelu_phi_d32_(dvec x, dvec *E)
     dvec z = d_mul(x, DC(-0x1.6a09e667f3bcdp-1));
     dvec a = d_abs(z);
     dvec t = d_div(DC(1), d_fma(a, DC(0.5), DC(1)));
-    *E = ag_d32_exp_negabs(d_mul(a, a));                 /* >= e^-708: keeps the sign of x phi (gelu'(-big) = -0) */
+    *E = ag_d32_exp_negabs(d_mul(a, a));      /* >= e^-708: keeps the sign of x phi (gelu'(-big) = -0) */
     /* P(t) = sum c_i t^i by Estrin's scheme (pairs c_i + c_{i+1} t, then powers t^2, t^4,
      * t^8): 4 multiply-adds deep instead of Horner's 14 */
     dvec t2 = d_mul(t, t), t4 = d_mul(t2, t2), t8 = d_mul(t4, t4);

@@ -20,12 +20,14 @@ AG_INLINE dvec ag_selu_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
     /* x >= 0 (+-0 too: S x = SA expm1(x) = x's zero) takes S x, so expm1(x) = expm1(-|x|) */
-    return d_select(d_ge(x, DC(0)), d_mul(DC(AG_SELU_S_D32_), x), d_mul(DC(AG_SELU_SA_D32_), ag_d32_expm1_negabs(x)));
+    return d_select(d_ge(x, DC(0)), d_mul(DC(AG_SELU_S_D32_), x),
+                    d_mul(DC(AG_SELU_SA_D32_), ag_d32_expm1_negabs(x)));
 }
 AG_INLINE dvec ag_selu_derivative_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
-    return d_select(d_gt(x, DC(0)), DC(AG_SELU_S_D32_), d_mul(DC(AG_SELU_SA_D32_), ag_d32_exp_negabs(x)));
+    return d_select(d_gt(x, DC(0)), DC(AG_SELU_S_D32_),
+                    d_mul(DC(AG_SELU_SA_D32_), ag_d32_exp_negabs(x)));
 }
 AG_INLINE dvec ag_selu_derivative_from_output_d32(dvec y, dvec p0, dvec p1)
 {

@@ -32,7 +32,8 @@
 
 enum {
     TV_EXP, TV_EXPM1, TV_LOG1P, TV_TANH, TV_EXP_HILO, TV_LOG1P01_HI, TV_LOG1P01_LO,
-    TV_D32_EXP, TV_D32_EXP_SAT, TV_D32_EXPM1, TV_D32_LOG1P01, TV_D32_EXP_NEGABS, TV_D32_EXPM1_NEGABS,
+    TV_D32_EXP, TV_D32_EXP_SAT, TV_D32_EXPM1, TV_D32_LOG1P01,
+    TV_D32_EXP_NEGABS, TV_D32_EXPM1_NEGABS,
 #define TV_ENUM(name, dfo, a, b) TV_##name##_F, TV_##name##_D, TV_##name##_O,
     TV_OPS(TV_ENUM)
 #undef TV_ENUM
@@ -530,7 +531,8 @@ static void ops_checks(void)
  * and ag_d32_expm1(-|x|) (NaN: NaN), on every path. */
 static void d32_negabs_same(void)
 {
-    static const int fns[2][2] = { { TV_D32_EXP_NEGABS, TV_D32_EXP_SAT }, { TV_D32_EXPM1_NEGABS, TV_D32_EXPM1 } };
+    static const int fns[2][2] = { { TV_D32_EXP_NEGABS, TV_D32_EXP_SAT },
+                                   { TV_D32_EXPM1_NEGABS, TV_D32_EXPM1 } };
     static const char *names[2] = { "d32_exp_negabs", "d32_expm1_negabs" };
     static double special[NMAX];   /* run_both_d uses zd */
     for (int k = 0; k < 2; k++) {

@@ -163,7 +163,7 @@ AG_INLINE ag_f64v ag_d32_expm1_rn_(ag_f64v r, ag_f64v n)
 AG_INLINE ag_f64v ag_d32_expm1(ag_f64v x)
 {
     ag_f64v n, r = ag_d32_reduce_(x, &n);
-    return d_or(ag_d32_expm1_rn_(r, n), d_and(x, DC(-0.0)));   /* the sign of x, for x = -0 (e has it otherwise) */
+    return d_or(ag_d32_expm1_rn_(r, n), d_and(x, DC(-0.0)));   /* x's sign, for x = -0 */
 }
 
 /* ag_d32_expm1(-|x|), bit for bit, in 3 operations fewer (as ag_d32_exp_negabs) */
