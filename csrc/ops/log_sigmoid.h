@@ -20,8 +20,7 @@
 AG_INLINE dvec ag_log_sigmoid_forward_d32(dvec x, dvec p0, dvec p1)
 {
     (void)p0; (void)p1;
-    /* ag_d32_exp(-|x|) bitwise: exact 0 below -708 (log_sigmoid(inf) = +0) */
-    dvec e = d_select(d_gt(d_abs(x), DC(708.0)), DC(0), ag_d32_exp_negabs(x));
+    dvec e = ag_d32_exp_negabs_flush(x);                 /* exact 0 below -708: log_sigmoid(inf) = +0 */
     return d_sub(d_min(DC(0), x), ag_d32_log1p01(e));   /* NaN: min passes it */
 }
 AG_INLINE dvec ag_log_sigmoid_derivative_d32(dvec x, dvec p0, dvec p1)

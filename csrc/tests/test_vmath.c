@@ -33,7 +33,7 @@
 enum {
     TV_EXP, TV_EXPM1, TV_LOG1P, TV_TANH, TV_EXP_HILO, TV_LOG1P01_HI, TV_LOG1P01_LO,
     TV_D32_EXP, TV_D32_EXP_SAT, TV_D32_EXPM1, TV_D32_LOG1P01,
-    TV_D32_EXP_NEGABS, TV_D32_EXPM1_NEGABS,
+    TV_D32_EXP_NEGABS, TV_D32_EXPM1_NEGABS, TV_D32_EXP_NEGABS_FLUSH,
 #define TV_ENUM(name, dfo, a, b) TV_##name##_F, TV_##name##_D, TV_##name##_O,
     TV_OPS(TV_ENUM)
 #undef TV_ENUM
@@ -69,6 +69,7 @@ void AG_CAT(TV_RUN, AG_SFX)(int fn, const AG_T *x, const AG_T *x2, AG_T p0, AG_T
         case TV_D32_LOG1P01: r = ag_d32_log1p01(a); break;
         case TV_D32_EXP_NEGABS: r = ag_d32_exp_negabs(a); break;
         case TV_D32_EXPM1_NEGABS: r = ag_d32_expm1_negabs(a); break;
+        case TV_D32_EXP_NEGABS_FLUSH: r = ag_d32_exp_negabs_flush(a); break;
 #endif
 #define TV_CASE(name, dfo, pa, pb)                                                           \
         case TV_##name##_F: r = AG_FN(ag_##name##_forward)(a, P0, P1); break;                \
@@ -477,6 +478,7 @@ static void ops_checks(void)
     static const char *names[TV_NFN] = {
         "exp", "expm1", "log1p", "tanh", "exp_hilo", "log1p01_hi", "log1p01_lo",
         "d32_exp", "d32_exp_sat", "d32_expm1", "d32_log1p01", "d32_exp_negabs", "d32_expm1_negabs",
+        "d32_exp_negabs_flush",
 #define TV_NAME(name, dfo, a, b) #name "_forward", #name "_derivative", #name "_derivative_from_output",
         TV_OPS(TV_NAME)
 #undef TV_NAME
@@ -527,15 +529,16 @@ static void ops_checks(void)
     }
 }
 
-/* ag_d32_exp_negabs(x) and ag_d32_expm1_negabs(x) give the bits of ag_d32_exp_sat(-|x|)
- * and ag_d32_expm1(-|x|) (NaN: NaN), on every path. */
+/* ag_d32_exp_negabs(x), ag_d32_expm1_negabs(x) and ag_d32_exp_negabs_flush(x) give the bits
+ * of ag_d32_exp_sat(-|x|), ag_d32_expm1(-|x|) and ag_d32_exp(-|x|) (NaN: NaN), on every path. */
 static void d32_negabs_same(void)
 {
-    static const int fns[2][2] = { { TV_D32_EXP_NEGABS, TV_D32_EXP_SAT },
-                                   { TV_D32_EXPM1_NEGABS, TV_D32_EXPM1 } };
-    static const char *names[2] = { "d32_exp_negabs", "d32_expm1_negabs" };
+    static const int fns[3][2] = { { TV_D32_EXP_NEGABS, TV_D32_EXP_SAT },
+                                   { TV_D32_EXPM1_NEGABS, TV_D32_EXPM1 },
+                                   { TV_D32_EXP_NEGABS_FLUSH, TV_D32_EXP } };
+    static const char *names[3] = { "d32_exp_negabs", "d32_expm1_negabs", "d32_exp_negabs_flush" };
     static double special[NMAX];   /* run_both_d uses zd */
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         size_t n = fill_d(-800, 800), bad = 0, first = 0;
         run_both_d(fns[k][0], names[k], 0, 0, n);
         memcpy(special, yd, n * sizeof *yd);

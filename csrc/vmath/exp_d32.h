@@ -27,9 +27,10 @@
  *       and a product of e^-708 with any two float32 magnitudes is < 2^-765).
  *       NaN -> NaN.
  *
- *   ag_f64v ag_d32_exp_negabs(ag_f64v x), ag_d32_expm1_negabs(ag_f64v x)
- *       ag_d32_exp_sat(-|x|) and ag_d32_expm1(-|x|), bit for bit, in 2-3 operations
- *       fewer.
+ *   ag_f64v ag_d32_exp_negabs(ag_f64v x), ag_d32_expm1_negabs(ag_f64v x),
+ *   ag_f64v ag_d32_exp_negabs_flush(ag_f64v x)
+ *       ag_d32_exp_sat(-|x|), ag_d32_expm1(-|x|) and ag_d32_exp(-|x|), bit for bit,
+ *       in 2-4 operations fewer.
  *
  *   ag_f64v ag_d32_expm1(ag_f64v x)
  *       e^x - 1, relative error < 2^-36 for x <= 709 (no cancellation near
@@ -121,6 +122,12 @@ AG_INLINE ag_f64v ag_d32_exp_negabs(ag_f64v x)
 {
     ag_f64v n, r = ag_d32_reduce_le_(d_or(x, DC(-0.0)), &n);
     return ag_d32_exp_rn_(r, n);
+}
+
+/* ag_d32_exp(-|x|), bit for bit: ag_d32_exp_negabs with the +0 below XMIN (log_sigmoid) */
+AG_INLINE ag_f64v ag_d32_exp_negabs_flush(ag_f64v x)
+{
+    return d_select(d_gt(d_abs(x), DC(-AG_D32_XMIN_)), DC(0), ag_d32_exp_negabs(x));
 }
 
 /* ag_d32_exp_le0_coarse(x): e^x for x <= 0 within 2^-28 relative (+0 below XMIN and at
