@@ -223,76 +223,99 @@ static void AG_FN(k_ce_rows)(const ag_ce_block *b)
     }
 }
 
-/* ---- cross-entropy, vectors across samples (ss == 1): lane l is sample i + l ---- */
+/* ---- cross-entropy, vectors across samples (ss == 1): lane l is sample i + l ----
+ * Each pass runs over the whole block (every vector of samples) before the next one
+ * starts, the per-sample values (max, target terms, sums) kept in arrays between passes:
+ * the vectors of a pass are independent chains, where one vector carried through all the
+ * passes would be a chain of exp, log, division (and a short C) longer than the core's
+ * reordering window.  One 64x10 block on Zen 2: float32 0.90 -> 0.79 us, float64 1.91 ->
+ * 1.73 us.  Each lane's operations, and so its bits, are the same in either order. */
+
+/* Pass 2 of ce_cols on class c (at offset o of the tile, r samples), given z = x - m and
+ * e = e^z: e stored in g, *s += e, and the target sums (*A, *lin; see the top of the file). */
+static inline void AG_FN(ce_col_acc_)(const ag_ce_block *b, const AG_T *q, AG_T *g, ptrdiff_t o,
+                                      ptrdiff_t c, ptrdiff_t r, vec z, vec e, vec *s, vec *A, vec *lin)
+{
+    const AG_T *w = (const AG_T *)b->w;
+    if (g) AG_FN(ls_st_)(g + o, r, e);
+    *s = v_add(*s, e);
+    if (q) {
+        vec wq = v_fma(AG_FN(ls_ld_)(q + o, r), AG_C(b->on), AG_C(b->off));
+        if (w) wq = v_mul(wq, v_set1(w[c]));
+        *A = v_add(*A, wq);
+        *lin = v_fma(wq, z, *lin);
+    } else if (b->off != 0) {
+        *lin = w ? v_fma(v_set1(w[c]), z, *lin) : v_add(*lin, z);
+    }
+}
 
 static void AG_FN(k_ce_cols)(const ag_ce_block *b)
 {
-    const ptrdiff_t C = b->C, cs = b->cs;
+    const ptrdiff_t C = b->C, cs = b->cs, n = b->n;
     const AG_T *w = (const AG_T *)b->w;
+    const AG_T *x = (const AG_T *)b->x, *q = (const AG_T *)b->q;
+    AG_T *g = (AG_T *)b->g;
     const vec on = AG_C(b->on), off = AG_C(b->off), zero = AG_C(0);
-    AG_T mb[VLANES], zyb[VLANES], wyb[VLANES] = { 0 }, liveb[VLANES] = { 0 }, scb[VLANES];
-    for (ptrdiff_t i = 0; i < b->n; i += VLANES) {
-        const ptrdiff_t r = b->n - i;
-        const AG_T *x = (const AG_T *)b->x + i;
-        const AG_T *q = b->q ? (const AG_T *)b->q + i : NULL;
-        AG_T *g = b->g ? (AG_T *)b->g + i : NULL;
-        /* pass 1: the max of each lane's column */
+    _Alignas(64) AG_T mb[AG_CE_BLOCK], sb[AG_CE_BLOCK], Ab[AG_CE_BLOCK], linb[AG_CE_BLOCK];
+    _Alignas(64) AG_T zyb[AG_CE_BLOCK], wyb[AG_CE_BLOCK], liveb[AG_CE_BLOCK];
+    /* pass 1: the max of each lane's column */
+    for (ptrdiff_t i = 0; i < n; i += VLANES) {
         vec m = AG_C(-INFINITY);
-        for (ptrdiff_t c = 0; c < C; c++) m = v_max(m, AG_FN(ls_ld_)(x + c * cs, r));
-        /* each lane's target logit, read before pass 2 (g may be x) */
-        vmask live = AG_FN(ls_first_)(r);
-        vec zy = zero, wy = zero;
-        if (b->y) {
-            v_store(mb, m);
-            for (int l = 0; l < VLANES; l++) {
-                ptrdiff_t y = l < r ? b->y[i + l] : -1;
-                liveb[l] = y >= 0;
-                zyb[l] = y >= 0 ? x[y * cs + l] - mb[l] : 0;
-                wyb[l] = y >= 0 ? (w ? w[y] : 1) : 0;
-            }
-            live = v_gt(v_load(liveb), zero);
-            zy = v_load(zyb);
-            wy = v_load(wyb);
+        for (ptrdiff_t c = 0; c < C; c++) m = v_max(m, AG_FN(ls_ld_)(x + i + c * cs, n - i));
+        v_store(mb + i, m);
+    }
+    /* each sample's target logit, read before pass 2 (g may be x); lanes past n stay dead */
+    if (b->y) {
+        ptrdiff_t i = 0;
+        for (; i < n; i++) {
+            const ptrdiff_t y = b->y[i];
+            liveb[i] = y >= 0;
+            zyb[i] = y >= 0 ? x[y * cs + i] - mb[i] : 0;
+            wyb[i] = y >= 0 ? (w ? w[y] : 1) : 0;
         }
-        /* pass 2 */
+        for (; i % VLANES; i++) liveb[i] = zyb[i] = wyb[i] = 0;
+    }
+    /* pass 2: s = sum e^z (e stored in g), and the target sums A, lin */
+    for (ptrdiff_t i = 0; i < n; i += VLANES) {
+        const ptrdiff_t r = n - i;
+        const vec m = v_load(mb + i);
         vec s = zero, A = zero, lin = zero;
         for (ptrdiff_t c = 0; c < C; c++) {
-            vec z = v_sub(AG_FN(ls_ld_)(x + c * cs, r), m);
-            vec e = AG_FN(ag_exp_le0)(z);
-            if (g) AG_FN(ls_st_)(g + c * cs, r, e);
-            s = v_add(s, e);
-            if (q) {
-                vec wq = v_fma(AG_FN(ls_ld_)(q + c * cs, r), on, off);
-                if (w) wq = v_mul(wq, v_set1(w[c]));
-                A = v_add(A, wq);
-                lin = v_fma(wq, z, lin);
-            } else if (b->off != 0) {
-                lin = w ? v_fma(v_set1(w[c]), z, lin) : v_add(lin, z);
-            }
+            vec z = v_sub(AG_FN(ls_ld_)(x + i + c * cs, r), m);
+            AG_FN(ce_col_acc_)(b, q, g, i + c * cs, c, r, z, AG_FN(ag_exp_le0)(z), &s, &A, &lin);
         }
-        if (!q) {
-            A = b->off != 0 ? v_fma(on, wy, v_mul(off, AG_C(b->wsum))) : v_mul(on, wy);  /* see ce_rows */
+        if (!q) {   /* see ce_rows */
+            const vec wy = v_load(wyb + i), zy = v_load(zyb + i);
+            A = b->off != 0 ? v_fma(on, wy, v_mul(off, AG_C(b->wsum))) : v_mul(on, wy);
             lin = b->off != 0 ? v_fma(v_mul(on, wy), zy, v_mul(off, lin)) : v_mul(v_mul(on, wy), zy);
         }
-        if (b->loss) {
-            vec L = v_fms(A, AG_FN(ls_log_sum_)(s), lin);
-            AG_FN(ls_st_)((AG_T *)b->loss + i, r, v_select(live, L, zero));
+        v_store(sb + i, s);
+        v_store(Ab + i, A);
+        v_store(linb + i, lin);
+    }
+    if (b->loss)
+        for (ptrdiff_t i = 0; i < n; i += VLANES) {
+            const vec s = v_load(sb + i), L = v_fms(v_load(Ab + i), AG_FN(ls_log_sum_)(s), v_load(linb + i));
+            AG_FN(ls_st_)((AG_T *)b->loss + i, n - i, b->y ? v_select(v_gt(v_load(liveb + i), zero), L, zero) : L);
         }
-        if (!g) continue;
-        /* pass 3 */
+    if (!g) return;
+    /* pass 3: g = k e - sc w q', k = sc A / s */
+    for (ptrdiff_t i = 0; i < n; i += VLANES) {
+        const ptrdiff_t r = n - i;
         const vec sc = AG_FN(ls_ld_)((const AG_T *)b->scale + i, r);
-        const vec k = v_div(v_mul(sc, A), s), son = v_mul(sc, on), soff = v_mul(sc, off);
+        const vec k = v_div(v_mul(sc, v_load(Ab + i)), v_load(sb + i)), son = v_mul(sc, on), soff = v_mul(sc, off);
+        const vmask live = b->y ? v_gt(v_load(liveb + i), zero) : AG_FN(ls_first_)(r);
         for (ptrdiff_t c = 0; c < C; c++) {
-            vec t = q ? v_fma(AG_FN(ls_ld_)(q + c * cs, r), son, soff) : soff;
+            vec t = q ? v_fma(AG_FN(ls_ld_)(q + i + c * cs, r), son, soff) : soff;
             if (w && (q || b->off != 0)) t = v_mul(t, v_set1(w[c]));
-            vec gv = v_fms(k, AG_FN(ls_ld_)(g + c * cs, r), t);
-            AG_FN(ls_st_)(g + c * cs, r, v_select(live, gv, zero));
+            vec gv = v_fms(k, AG_FN(ls_ld_)(g + i + c * cs, r), t);
+            AG_FN(ls_st_)(g + i + c * cs, r, v_select(live, gv, zero));
         }
-        if (b->y) {
-            v_store(scb, sc);
-            for (int l = 0; l < VLANES && l < r; l++)
-                if (liveb[l] != 0) g[b->y[i + l] * cs + l] -= scb[l] * (AG_T)b->on * wyb[l];
-        }
+    }
+    if (b->y) {
+        const AG_T *scale = (const AG_T *)b->scale, on1 = (AG_T)b->on;
+        for (ptrdiff_t i = 0; i < n; i++)
+            if (b->y[i] >= 0) g[b->y[i] * cs + i] -= scale[i] * on1 * wyb[i];
     }
 }
 
