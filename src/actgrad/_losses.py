@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from . import _args as args, _core
+from ._dispatch import usual_first
 
 _F32, _F64, _I64 = args.F32, args.F64, args.I64
 _ce_usual, _pointwise_usual = _core.cross_entropy_usual, _core.pointwise_usual
@@ -161,41 +162,35 @@ def _ce(fname, logits, target, axis, weight, ignore_index, reduction, label_smoo
     return _finish(loss, total, rdt, red, dx, gret, want_loss, want_grad)
 
 
+@usual_first("_ce_usual(logits, target, axis, weight, ignore_index, reduction, "
+             "label_smoothing, 1.0, None, True, False)")
 def cross_entropy(logits, target, axis=-1, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """PyTorch's F.cross_entropy with the classes along `axis`: `target` holds class
     indices (the shape of logits without `axis`) or class probabilities (the shape of
     logits).  Returns a NumPy scalar for reduction 'mean'/'sum', an array for 'none'."""
-    r = _ce_usual(logits, target, axis, weight, ignore_index, reduction, label_smoothing, 1.0, None,
-                  True, False)
-    if r is None:   # not the usual call
-        r = _ce("cross_entropy", logits, target, axis, weight, ignore_index, reduction,
-                label_smoothing, 1.0, None, True, False)
-    return r
+    return _ce("cross_entropy", logits, target, axis, weight, ignore_index, reduction,
+               label_smoothing, 1.0, None, True, False)
 
 
+@usual_first("_ce_usual(logits, target, axis, weight, ignore_index, reduction, "
+             "label_smoothing, grad, out, False, True)")
 def cross_entropy_backward(logits, target, axis=-1, weight=None, ignore_index=-100, reduction="mean",
                            label_smoothing=0.0, grad=1.0, out=None):
     """d loss / d logits of cross_entropy, times the upstream `grad` (a scalar, or one value
     per sample for reduction 'none')."""
-    r = _ce_usual(logits, target, axis, weight, ignore_index, reduction, label_smoothing, grad, out,
-                  False, True)
-    if r is None:
-        r = _ce("cross_entropy_backward", logits, target, axis, weight, ignore_index, reduction,
-                label_smoothing, grad, out, False, True)
-    return r
+    return _ce("cross_entropy_backward", logits, target, axis, weight, ignore_index, reduction,
+               label_smoothing, grad, out, False, True)
 
 
+@usual_first("_ce_usual(logits, target, axis, weight, ignore_index, reduction, "
+             "label_smoothing, 1.0, out, True, True)")
 def cross_entropy_with_grad(logits, target, axis=-1, weight=None, ignore_index=-100,
                             reduction="mean", label_smoothing=0.0, out=None):
     """(cross_entropy(...), d loss / d logits) from one fused pass over the logits; for
     reduction 'none' the gradient is that of the sum of the losses."""
-    r = _ce_usual(logits, target, axis, weight, ignore_index, reduction, label_smoothing, 1.0, out,
-                  True, True)
-    if r is None:
-        r = _ce("cross_entropy_with_grad", logits, target, axis, weight, ignore_index, reduction,
-                label_smoothing, 1.0, out, True, True)
-    return r
+    return _ce("cross_entropy_with_grad", logits, target, axis, weight, ignore_index, reduction,
+               label_smoothing, 1.0, out, True, True)
 
 
 # ---- elementwise losses ----
@@ -256,62 +251,51 @@ def _pointwise(fname, mse, x, target, weight, pos_weight, reduction, grad, out, 
     return _finish(loss, total, rdt, red, dx, gret, want_loss, want_grad)
 
 
+@usual_first("_pointwise_usual(False, logits, target, weight, pos_weight, reduction, 1.0, "
+             "None, True, False)")
 def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=None, reduction="mean"):
     """PyTorch's F.binary_cross_entropy_with_logits, stable for logits of any size:
     w ((1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)); weight and pos_weight broadcast
     against logits."""
-    r = _pointwise_usual(False, logits, target, weight, pos_weight, reduction, 1.0, None, True, False)
-    if r is None:   # not the usual call
-        r = _pointwise("binary_cross_entropy_with_logits", False, logits, target, weight, pos_weight,
-                       reduction, 1.0, None, True, False)
-    return r
+    return _pointwise("binary_cross_entropy_with_logits", False, logits, target, weight,
+                      pos_weight, reduction, 1.0, None, True, False)
 
 
+@usual_first("_pointwise_usual(False, logits, target, weight, pos_weight, reduction, grad, "
+             "out, False, True)")
 def binary_cross_entropy_with_logits_backward(logits, target, weight=None, pos_weight=None,
                                               reduction="mean", grad=1.0, out=None):
     """d loss / d logits = w ((1 + (pos_weight - 1) t) sigmoid(x) - pos_weight t), times `grad`
     (/ N for the mean)."""
-    r = _pointwise_usual(False, logits, target, weight, pos_weight, reduction, grad, out, False, True)
-    if r is None:
-        r = _pointwise("binary_cross_entropy_with_logits_backward", False, logits, target, weight,
-                       pos_weight, reduction, grad, out, False, True)
-    return r
+    return _pointwise("binary_cross_entropy_with_logits_backward", False, logits, target, weight,
+                      pos_weight, reduction, grad, out, False, True)
 
 
+@usual_first("_pointwise_usual(False, logits, target, weight, pos_weight, reduction, 1.0, "
+             "out, True, True)")
 def binary_cross_entropy_with_logits_with_grad(logits, target, weight=None, pos_weight=None,
                                                reduction="mean", out=None):
     """(binary_cross_entropy_with_logits(...), d loss / d logits) from one pass."""
-    r = _pointwise_usual(False, logits, target, weight, pos_weight, reduction, 1.0, out, True, True)
-    if r is None:
-        r = _pointwise("binary_cross_entropy_with_logits_with_grad", False, logits, target, weight,
-                       pos_weight, reduction, 1.0, out, True, True)
-    return r
+    return _pointwise("binary_cross_entropy_with_logits_with_grad", False, logits, target, weight,
+                      pos_weight, reduction, 1.0, out, True, True)
 
 
+@usual_first("_pointwise_usual(True, pred, target, None, None, reduction, 1.0, None, True, False)")
 def mse_loss(pred, target, reduction="mean"):
     """PyTorch's F.mse_loss: (pred - target)^2, pred and target of the same shape."""
-    r = _pointwise_usual(True, pred, target, None, None, reduction, 1.0, None, True, False)
-    if r is None:   # not the usual call
-        r = _pointwise("mse_loss", True, pred, target, None, None, reduction, 1.0, None, True, False)
-    return r
+    return _pointwise("mse_loss", True, pred, target, None, None, reduction, 1.0, None, True, False)
 
 
+@usual_first("_pointwise_usual(True, pred, target, None, None, reduction, grad, out, False, True)")
 def mse_loss_backward(pred, target, reduction="mean", grad=1.0, out=None):
     """d loss / d pred = 2 (pred - target) times `grad` (/ N for the mean)."""
-    r = _pointwise_usual(True, pred, target, None, None, reduction, grad, out, False, True)
-    if r is None:
-        r = _pointwise("mse_loss_backward", True, pred, target, None, None, reduction, grad, out,
-                       False, True)
-    return r
+    return _pointwise("mse_loss_backward", True, pred, target, None, None, reduction, grad, out, False, True)
 
 
+@usual_first("_pointwise_usual(True, pred, target, None, None, reduction, 1.0, out, True, True)")
 def mse_loss_with_grad(pred, target, reduction="mean", out=None):
     """(mse_loss(...), d loss / d pred) from one pass."""
-    r = _pointwise_usual(True, pred, target, None, None, reduction, 1.0, out, True, True)
-    if r is None:
-        r = _pointwise("mse_loss_with_grad", True, pred, target, None, None, reduction, 1.0, out,
-                       True, True)
-    return r
+    return _pointwise("mse_loss_with_grad", True, pred, target, None, None, reduction, 1.0, out, True, True)
 
 
 __all__ = ["cross_entropy", "cross_entropy_backward", "cross_entropy_with_grad",

@@ -44,13 +44,16 @@ def softmax_run(int op, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner,
 
 
 def softmax_last(int op, object a, object b, object out, object axis, bint keepdims=False):
-    """ag_softmax along the last axis (axis is -1 or ndim - 1) of a and b (None for the
-    forward ops), into out (None: a new array); returns out, or None, having done nothing,
-    unless those are laid out for C to use in place: a C-contiguous float32/float64 ndarray
-    of at least one axis, b like it, and out None or writeable, C-contiguous, of a's dtype
-    and of the result's shape (a's; for logsumexp a's without the last axis, or with 1
-    there when keepdims), one of a and b or apart from them (never a for logsumexp)."""
+    """ag_softmax along the last axis (axis an int, -1 or ndim - 1) of a and b (None for
+    the forward ops), into out (None: a new array); returns out (a NumPy scalar for a 0-d
+    logsumexp of a new array), or None, having done nothing, unless those are laid out for
+    C to use in place: a C-contiguous float32/float64 ndarray of at least one axis, b like
+    it, and out None or writeable, C-contiguous, of a's dtype and of the result's shape (a's;
+    for logsumexp a's without the last axis, or with 1 there when keepdims), one of a and b
+    or apart from them (never a for logsumexp)."""
     cdef object descr
+    if type(axis) is not int:
+        return None
     if _c_rows(a, _F32_DESCR):
         descr = _F32_DESCR
     elif _c_rows(a, _F64_DESCR):
@@ -60,7 +63,7 @@ def softmax_last(int op, object a, object b, object out, object axis, bint keepd
     cdef cnp.ndarray x = <cnp.ndarray>a
     cdef int nd = cnp.PyArray_NDIM(x), rc, d
     cdef bint lse = op == AG_LOGSUMEXP
-    if not (axis == -1 or axis == nd - 1):   # an int (the caller's test)
+    if not (axis == -1 or axis == nd - 1):
         return None
     if b is not None and not (_c_rows(b, descr) and _same_shape(x, <cnp.ndarray>b)):
         return None
@@ -70,11 +73,13 @@ def softmax_last(int op, object a, object b, object out, object axis, bint keepd
     cdef cnp.npy_intp dims[64]   # NPY_MAXDIMS
     memcpy(dims, cnp.PyArray_DIMS(x), nd * sizeof(cnp.npy_intp))
     cdef int rnd = nd
+    cdef bint scalar = False
     if lse:
         dims[nd - 1] = 1
         rnd = nd if keepdims else nd - 1
     if out is None:
         out = cnp.PyArray_EMPTY(rnd, dims, cnp.PyArray_TYPE(x), 0)
+        scalar = rnd == 0
     else:
         if not (_exact(out, descr) and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>out)
                 and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out) and cnp.PyArray_NDIM(<cnp.ndarray>out) == rnd):
@@ -101,7 +106,7 @@ def softmax_last(int op, object a, object b, object out, object axis, bint keepd
         rc = ag_softmax(op, outer, n, 1, &A, pb, &O)
     if rc:
         raise MemoryError("actgrad: out of memory in the softmax driver")
-    return out
+    return out[()] if scalar else out
 
 
 # The row kernels of the current ISA (ag_kernel_table.softmax, csrc/include/ag_kernels.h)

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from . import _args as args, _core
+from ._dispatch import usual_first
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "softmax_backward", "softmax_jvp",
            "log_softmax_backward", "softmax_jacobian"]
@@ -89,19 +90,17 @@ _SOFTMAX, _LOG_SOFTMAX, _LOGSUMEXP = _OPS["softmax"], _OPS["log_softmax"], _OPS[
 _SOFTMAX_BACKWARD, _LOG_SOFTMAX_BACKWARD = _OPS["softmax_backward"], _OPS["log_softmax_backward"]
 
 
-def _forward(name, op, x, axis, out, keepdims=False):
-    # the usual call (C-contiguous float32/float64, last axis, out None or one C writes
-    # directly: see _core.softmax_last) goes straight to C; the binding declines the others
-    if type(axis) is int and (res := _last(op, x, None, out, axis, keepdims)) is not None:
-        return res if out is not None or op != _LOGSUMEXP or res.ndim else res[()]
+# The public functions try the usual call first (usual_first): C-contiguous float32/float64,
+# the last axis, out None or one C writes directly (see _core.softmax_last) go straight to
+# C; the general path below takes the calls the binding declines.
+
+def _forward(name, x, axis, out, keepdims=False):
     x = args.real_array(name, "x", x)
     ax = args.axis(name, axis, x.ndim)
     return _run(name, x, None, ax, out, keepdims)
 
 
-def _backward(name, op, dy, y, axis, out, dy_name):
-    if type(axis) is int and (res := _last(op, dy, y, out, axis)) is not None:
-        return res
+def _backward(name, dy, y, axis, out, dy_name):
     dy, y = args.real_array(name, dy_name, dy), args.real_array(name, "y", y)
     args.same_shape(name, dy_name, dy, "y", y)
     ax = args.axis(name, axis, y.ndim)
@@ -110,38 +109,44 @@ def _backward(name, op, dy, y, axis, out, dy_name):
     return _run(name, dy, y, ax, out)
 
 
+@usual_first("_last(_SOFTMAX, x, None, out, axis)")
 def softmax(x, axis=-1, out=None):
     """exp(x - max) / sum(exp(x - max)) along axis.
 
     Rows holding +inf or NaN, and all -inf rows, give NaN; huge logits give exact one-hots."""
-    return _forward("softmax", _SOFTMAX, x, axis, out)
+    return _forward("softmax", x, axis, out)
 
 
+@usual_first("_last(_LOG_SOFTMAX, x, None, out, axis)")
 def log_softmax(x, axis=-1, out=None):
     """x - max - log(sum(exp(x - max))) along axis (never the log of a rounded softmax)."""
-    return _forward("log_softmax", _LOG_SOFTMAX, x, axis, out)
+    return _forward("log_softmax", x, axis, out)
 
 
+@usual_first("_last(_LOGSUMEXP, x, None, out, axis, keepdims)")
 def logsumexp(x, axis=-1, keepdims=False, out=None):
     """log(sum(exp(x))) along axis without overflow; -inf over a zero-length axis or an all
     -inf row, +inf for a row holding +inf, NaN for a row holding NaN."""
-    return _forward("logsumexp", _LOGSUMEXP, x, axis, out, keepdims)
+    return _forward("logsumexp", x, axis, out, keepdims)
 
 
+@usual_first("_last(_SOFTMAX_BACKWARD, dy, y, out, axis)")
 def softmax_backward(dy, y, axis=-1, out=None):
     """The vector-Jacobian product J^T dy = y * (dy - sum(dy * y)) of y = softmax(x)."""
-    return _backward("softmax_backward", _SOFTMAX_BACKWARD, dy, y, axis, out, "dy")
+    return _backward("softmax_backward", dy, y, axis, out, "dy")
 
 
+@usual_first("_last(_SOFTMAX_BACKWARD, v, y, out, axis)")
 def softmax_jvp(v, y, axis=-1, out=None):
     """The Jacobian-vector product J v = y * (v - sum(v * y)) of y = softmax(x): J is
     symmetric, so this is the VJP formula."""
-    return _backward("softmax_jvp", _SOFTMAX_BACKWARD, v, y, axis, out, "v")
+    return _backward("softmax_jvp", v, y, axis, out, "v")
 
 
+@usual_first("_last(_LOG_SOFTMAX_BACKWARD, dy, y, out, axis)")
 def log_softmax_backward(dy, y, axis=-1, out=None):
     """dy - exp(y) * sum(dy) for y = log_softmax(x)."""
-    return _backward("log_softmax_backward", _LOG_SOFTMAX_BACKWARD, dy, y, axis, out, "dy")
+    return _backward("log_softmax_backward", dy, y, axis, out, "dy")
 
 
 def softmax_jacobian(y, axis=-1):
