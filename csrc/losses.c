@@ -158,18 +158,22 @@ static void ce_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
 }
 
 /* Checks the index targets (first bad one in sample order) and returns the
- * mean's denominator: the sum of the weights of the non-ignored targets. */
+ * mean's denominator: the sum of the weights of the non-ignored targets (their
+ * count without weights: the same double, counted in an integer rather than by a
+ * chain of dependent additions of 1.0). */
 static int ce_check(const ag_ce_args *a, const ce_job *j, ptrdiff_t outer, double *den, int64_t *bad)
 {
     double d = 0;
+    ptrdiff_t count = 0;
     for (ptrdiff_t o = 0; o < outer; o++)
         for (ptrdiff_t s = 0; s < j->inner; s++) {
             int64_t t = a->target[o * j->to + s * j->ti];
             if (t == a->ignore_index) continue;
             if (t < 0 || t >= a->C) { *bad = t; return AG_LOSS_BAD_TARGET; }
-            d += a->weight ? get(a->weight, (ptrdiff_t)t, j->f32) : 1.0;
+            if (a->weight) d += get(a->weight, (ptrdiff_t)t, j->f32);
+            else count++;
         }
-    *den = d;
+    *den = a->weight ? d : (double)count;
     return AG_LOSS_OK;
 }
 
