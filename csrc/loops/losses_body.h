@@ -227,9 +227,10 @@ static void AG_FN(k_ce_rows)(const ag_ce_block *b)
  * Each pass runs over the whole block (every vector of samples) before the next one
  * starts, the per-sample values (max, target terms, sums) kept in arrays between passes:
  * the vectors of a pass are independent chains, where one vector carried through all the
- * passes would be a chain of exp, log, division (and a short C) longer than the core's
- * reordering window.  One 64x10 block on Zen 2: float32 0.90 -> 0.79 us, float64 1.91 ->
- * 1.73 us.  Each lane's operations, and so its bits, are the same in either order. */
+ * passes makes one chain (its exps, the log, the division, the fix-ups) that, for a short
+ * C, leaves the core's reordering window too little independent work.  One 64x10 block in
+ * cache on Zen 2: float32 0.90 -> 0.79 us, float64 1.91 -> 1.73 us.  Each lane's
+ * operations, and so its bits, are the same in either order. */
 
 /* Pass 2 of ce_cols on class c (at offset o of the tile, r samples), given z = x - m and
  * e = e^z: e stored in g, *s += e, and the target sums (*A, *lin; see the top of the file). */
