@@ -146,6 +146,36 @@ def test_backward_and_jvp_exact(dtype):
         assert np.all(err <= tol)
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_backward_ulp_long_rows(dtype):
+    """Rows beyond 128 KiB: the pieces' sums of dy*y (and dy) combine in double and must keep
+    the digits the one-piece float32 sum keeps in its (hi, lo) pair of floats."""
+    n = 40_000 if dtype == np.float32 else 20_000
+    x = (RNG.standard_normal((1, n)) * 3).astype(dtype)
+    y, ly = ag.softmax(x), ag.log_softmax(x)
+    s_est = float(np.sum(RNG.standard_normal(n) * y[0]))
+    dy = (s_est + RNG.standard_normal((1, n)) * 1e-3).astype(dtype)   # dy - sum(dy y) cancels
+    sb, _ = ref_backward(dy, y)
+    # each piece's float32 sum is a pair of floats good to ~2^-43 relative; combined, S must
+    # stay good to 2^-33 (rounded to one float it would be off by up to 2^-24: half an eps)
+    s = np.sum(dy.astype(np.float64) * y, axis=-1, keepdims=True)
+    err = np.abs((ag.softmax_backward(dy, y) - sb[..., 0]) - sb[..., 1])
+    eps = np.finfo(dtype).eps
+    assert np.all(err <= 4 * np.spacing(np.abs(sb[..., 0]).astype(dtype)) + 2.0 ** -10 * eps * np.abs(y * s))
+    # log_softmax_backward, dy - e^y sum(dy): where y = 0, e^y = 1 is exact and dy[0] - sum(dy)
+    # cancels to 1e-3 of it, so the result is dy[0] - S rounded once, give or take S's error
+    ly[0, 0] = 0
+    dy[0, 0] = 1e3
+    dy[0, 1:] = RNG.standard_normal(n - 1) * 1e-3
+    _, lb = ref_backward(dy, ly)
+    got = ag.log_softmax_backward(dy, ly)
+    assert ulp_error(got[:, :1], lb[:, :1], dtype).max() <= 1
+    err = np.abs((got - lb[..., 0]) - lb[..., 1])
+    t = np.sum(dy.astype(np.float64))
+    tol = 4 * (np.spacing(np.abs(lb[..., 0]).astype(dtype)) + eps * np.abs(np.exp(ly.astype(np.float64)) * t))
+    assert np.all(err <= tol)
+
+
 def test_jacobian_matches_jvp():
     x = RNG.standard_normal((2, 3, 6))
     v = RNG.standard_normal((2, 3, 6))

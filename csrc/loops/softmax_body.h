@@ -308,17 +308,31 @@ static inline void AG_FN(sm_apply_)(int op, ptrdiff_t n, const AG_T *a, const AG
                                                   v_load_tail(b + i, n - i), c0, c1));
 }
 
+/* The double-word sum st[1] + st[2] as AG_T hi + lo.  A one-piece float32 sum is a pair of
+ * floats already (sm_put_dw_ in float) and passes unchanged; the pieces' combined sum
+ * (k_sm_combine, in double) is not: hi = round(st[1]) and lo = round((st[1] - hi) + st[2])
+ * (st[1] - hi is exact) keep it to ~2^-48 relative, where rounding st[1] and st[2] apart
+ * would lose the bits of st[1] below float's precision (3000 ULP in y (dy - S) for a
+ * long row with cancellation).  A hi beyond float's range keeps lo = 0. */
+static inline void AG_FN(sm_get_dw_)(const double st[3], AG_T *hi, AG_T *lo)
+{
+    *hi = (AG_T)st[1];
+    double rest = st[1] - (double)*hi;
+    *lo = rest == 0 ? (AG_T)st[2] : isfinite(*hi) ? (AG_T)(rest + st[2]) : 0;
+}
+
 static void AG_FN(k_sm_apply)(int op, ptrdiff_t n, const void *pa, const void *pb,
                               const double st[3], double m0, void *po)
 {
     const AG_T *a = (const AG_T *)pa, *b = pb ? (const AG_T *)pb : a;
     AG_T *o = (AG_T *)po;
+    AG_T hi, lo;
+    AG_FN(sm_get_dw_)(st, &hi, &lo);
     vec c0, c1;
     if (op == AG_SOFTMAX_SCALE && m0 == st[0])   /* e^0 = 1: sm_factor_ would give 1/S bit for bit */
-        c0 = c1 = AG_FN(sm_recip_)(v_set1((AG_T)st[1]), v_set1((AG_T)st[2]));
+        c0 = c1 = AG_FN(sm_recip_)(v_set1(hi), v_set1(lo));
     else
-        AG_FN(sm_consts_)(op, v_set1((AG_T)st[0]), v_set1((AG_T)st[1]), v_set1((AG_T)st[2]),
-                          v_set1((AG_T)m0), &c0, &c1);
+        AG_FN(sm_consts_)(op, v_set1((AG_T)st[0]), v_set1(hi), v_set1(lo), v_set1((AG_T)m0), &c0, &c1);
     switch (op) {
     case AG_SOFTMAX_SCALE: AG_FN(sm_apply_)(AG_SOFTMAX_SCALE, n, a, b, c0, c1, o); break;
     case AG_SOFTMAX: AG_FN(sm_apply_)(AG_SOFTMAX, n, a, b, c0, c1, o); break;

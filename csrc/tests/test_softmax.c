@@ -161,6 +161,32 @@ static void test_special_rows(void)
     check(ok, "long row with all -inf pieces");
     free(x), free(y), free(z);
 
+    /* a long row's backward: each piece's sum of dy*y is a pair of floats good to ~2^-43
+     * relative; the pieces combine in double, and S must reach the float32 kernel as a pair
+     * again: rounded to one float it would be off by up to 2^-24 relative.  Allowed: 4 ULPs
+     * plus the error of an S good to 2^-33, y S 2^-33 (dy - S cancels to 1e-3 of dy or more). */
+    {
+        ptrdiff_t m = 100000;
+        float *xs = malloc(m * 4), *ys = malloc(m * 4), *dys = malloc(m * 4), *g = malloc(m * 4);
+        for (ptrdiff_t i = 0; i < m; i++) xs[i] = (float)((urand() - 0.5) * 20);
+        run(AG_SOFTMAX, AG_FLOAT32, 1, m, 1, xs, NULL, ys);
+        for (ptrdiff_t i = 0; i < m; i++) dys[i] = (float)(1.0 + (urand() - 0.5) * 1e-3);
+        run(AG_SOFTMAX_BACKWARD, AG_FLOAT32, 1, m, 1, dys, ys, g);
+        long double S = 0;
+        for (ptrdiff_t i = 0; i < m; i++) S += (long double)dys[i] * ys[i];   /* products exact */
+        double worst = 0;
+        for (ptrdiff_t i = 0; i < m; i++) {
+            long double want = (long double)ys[i] * (dys[i] - S);
+            double ulp = want == 0 ? 0x1p-149 : fmax(ldexp(1.0, ilogb((double)want) - 23), 0x1p-149);
+            double tol = 4 * ulp + 0x1p-33 * ys[i] * fabs((double)S);
+            worst = fmax(worst, (double)fabsl(g[i] - want) / tol);
+        }
+        char what[96];
+        snprintf(what, sizeof what, "long row softmax_backward float32 (error / allowed %.3g)", worst);
+        check(worst <= 1, what);
+        free(xs), free(ys), free(dys), free(g);
+    }
+
     /* logsumexp of an empty axis is -inf; softmax of it writes nothing */
     double lse[3] = { 0, 0, 0 }, none = 0;
     check(run(AG_LOGSUMEXP, AG_FLOAT64, 3, 0, 1, &none, NULL, lse) == 0 &&
