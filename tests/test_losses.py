@@ -259,6 +259,29 @@ def test_cross_entropy_extreme_logits_mpmath():
                 assert abs(g[i, c] - gr) <= 4 * TOL[dtype], (i, c, g[i, c], gr)
 
 
+@pytest.mark.parametrize("dtype,spread", [(F32, 4.0), (F64, 1.0)])
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_cross_entropy_many_classes_gradient_ulp(dtype, spread, axis):
+    """10^5 classes: the exp sum s is added in blocks (plain sums of 64 terms per lane, then
+    2Sum), so the softmax part of the gradient keeps a few ULPs of relative accuracy.  A plain
+    running sum lost the small terms' low digits, all in one direction: s was ~10^-5 low in
+    float32 and every gradient element ~100 ULPs off (median; classes along rows and along
+    columns alike)."""
+    C = 100_000
+    x = (RNG.standard_normal((2, C)) * spread).astype(dtype)
+    t = RNG.integers(0, C, 2)
+    xs = x if axis == -1 else np.ascontiguousarray(x.T)
+    g = ag.cross_entropy_backward(xs, t, axis=axis, reduction="none")
+    g = g if axis == -1 else g.T
+    xl = x.astype(np.longdouble)
+    e = np.exp(xl - xl.max(-1, keepdims=True))
+    p = e / e.sum(-1, keepdims=True)
+    others = np.ones(g.shape, bool)
+    others[np.arange(2), t] = False
+    ulps = np.abs(g.astype(np.longdouble) / p - 1)[others].astype(F64) / np.finfo(dtype).eps
+    assert np.median(ulps) <= 8, np.median(ulps)
+
+
 def test_cross_entropy_gradient_finite_differences():
     x = logits((4, 5, 3), F64, 2.0)
     t = index_target((4, 3), 5, frac=0.2)

@@ -489,18 +489,20 @@ static void test_pointwise_threads(void)
 }
 
 /* Every SIMD path gives the scalar path's bits: cross-entropy rows of every length up to 70
- * (the row sums' lane layout, masked tails) and columns, with smoothing or probabilities;
- * BCE/MSE sums of float32 terms (the driver adds them in double). */
+ * (the row sums' lane layout, masked tails) and columns, with smoothing or probabilities,
+ * and a few lengths whose exp sums run in several blocks (columns beyond 64 classes, rows
+ * from 528 float64 / 1056 float32 classes); BCE/MSE sums of float32 terms (the driver adds
+ * them in double). */
 static void test_isa_identity(void)
 {
     static const char *isas[] = { "scalar", "avx2", "avx512" };
-    enum { S = 9, CMAX = 70, NP = 5000 };
+    enum { S = 9, CMAX = 2085, NP = 5000 };
     for (int f32 = 0; f32 < 2; f32++)
         for (int probs = 0; probs < 2; probs++) {
             static double x[S * CMAX], q[S * CMAX];
             static int64_t y[S];
             int ok = 1;
-            for (ptrdiff_t C = 1; C <= CMAX; C++) {
+            for (ptrdiff_t C = 1; C <= CMAX; C = C < 70 ? C + 1 : C == 70 ? 600 : C == 600 ? 1100 : C + 985) {
                 static char xb[S * CMAX * 8], qb[S * CMAX * 8], g[3][2][S * CMAX * 8];
                 double tot[3][2] = { { 0, 0 }, { 0, 0 }, { 0, 0 } };
                 for (ptrdiff_t i = 0; i < S * C; i++) { x[i] = (urand() - 0.5) * 30; q[i] = urand() / C; }
@@ -524,8 +526,8 @@ static void test_isa_identity(void)
                     ok &= memcmp(&tot[0][cols], &tot[1][cols], 8) == 0 && memcmp(&tot[0][cols], &tot[2][cols], 8) == 0 &&
                           same(g[0][cols], g[1][cols], S * C, f32) && same(g[0][cols], g[2][cols], S * C, f32);
             }
-            check(ok, f32 ? "cross-entropy float: every SIMD path gives the scalar bits (C = 1..70)"
-                          : "cross-entropy double: every SIMD path gives the scalar bits (C = 1..70)");
+            check(ok, f32 ? "cross-entropy float: every SIMD path gives the scalar bits (C = 1..70, 600, 1100, 2085)"
+                          : "cross-entropy double: every SIMD path gives the scalar bits (C = 1..70, 600, 1100, 2085)");
         }
     /* BCE/MSE float32 sums: the same bits on every path, within 1 ULP of the exact sum */
     static float xf[NP], tf[NP], lf[NP];
