@@ -14,15 +14,22 @@
  * sigmoid, tanh, elu on Zen 2; costlier float64 ops spill at 4), 3 for cost 9
  * (silu: float64 forward 3.40 against 3.82-4.04 ns at 2 on Zen 2, 5.1 at 4;
  * softplus and log_sigmoid, whose forward carries a log1p too, ran 1.2-1.4x
- * slower at 3), 2 for the costlier ones, and 1 for the ops whose table cost
- * is AG_KERNEL_BIG or more (gelu): one vector of their math already fills the
- * out-of-order window, and two interleaved copies no longer fit the registers
- * (float64 gelu: 300 spills, 15% slower).  Every element goes through the
+ * slower at 3), 2 for the costlier ones, and 1 for the float64 ops whose table
+ * cost is AG_KERNEL_BIG or more (gelu): one vector of their math already fills
+ * the out-of-order window, and two interleaved copies no longer fit the
+ * registers (float64 gelu: 300 spills, 15% slower).  Their float32 forward and
+ * derivative take 2 (a float vector of gelu's float32 math, a degree-14
+ * polynomial and one exp in double, is much shorter than float64's double-word
+ * one; Zen 2, in cache, medians of 5 alternated runs: gelu forward 2.5-3.1 ->
+ * 2.35 ns, derivative 2.64 -> 2.42, gelu_tanh forward 1.94 -> 1.64) and their
+ * backward 1 (2 was no faster: 2.83 -> 2.95).  Every element goes through the
  * same vector function whatever the position, so a result never depends on
  * where a chunk boundary falls. */
 #define AG_KERNEL_BIG 20
 #define AG_KERNEL_UNROLL_(cost)                                                          \
-    ((cost) >= AG_KERNEL_BIG ? 1 : AG_IS_F32 ? 2 : (cost) <= 8 ? 4 : (cost) <= 9 ? 3 : 2)
+    ((cost) >= AG_KERNEL_BIG ? (AG_IS_F32 ? 2 : 1) : AG_IS_F32 ? 2 : (cost) <= 8 ? 4 : (cost) <= 9 ? 3 : 2)
+
+#define AG_KERNEL_UNROLL_BWD_(cost) ((cost) >= AG_KERNEL_BIG ? 1 : AG_KERNEL_UNROLL_(cost))
 
 #define AG_KERNEL_UNARY(name, call, F, U)                                                \
 static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb,        \
@@ -74,7 +81,7 @@ static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb
 #define AG_OP(name, nparams, from_output, cost)                                          \
     AG_KERNEL_UNARY(name, forward, AG_FN(ag_##name##_forward), AG_KERNEL_UNROLL_(cost))  \
     AG_KERNEL_UNARY(name, derivative, AG_FN(ag_##name##_derivative), AG_KERNEL_UNROLL_(cost)) \
-    AG_KERNEL_BACKWARD(name, backward, AG_FN(ag_##name##_backward), AG_KERNEL_UNROLL_(cost)) \
+    AG_KERNEL_BACKWARD(name, backward, AG_FN(ag_##name##_backward), AG_KERNEL_UNROLL_BWD_(cost)) \
     AG_CAT(AG_IF_, from_output)(                                                         \
     AG_KERNEL_UNARY(name, derivative_from_output, AG_FN(ag_##name##_derivative_from_output), 2) \
     AG_KERNEL_BACKWARD(name, backward_from_output, AG_FN(ag_##name##_backward_from_output), 2))
@@ -82,5 +89,6 @@ static void AG_FN(k_##name##_##call)(ptrdiff_t n, const void *pa, const void *pb
 #undef AG_OP
 #undef AG_KERNEL_UNARY
 #undef AG_KERNEL_UNROLL_
+#undef AG_KERNEL_UNROLL_BWD_
 #undef AG_KERNEL_BIG
 #undef AG_KERNEL_BACKWARD
