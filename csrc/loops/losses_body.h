@@ -75,9 +75,9 @@ static inline AG_T AG_FN(ce_vsum_)(const vec *acc)
  * plainly for CE_SB terms only; the block's partial sum then goes into (hi, lo) by 2Sum
  * (exact) and the partial restarts at 0.  The error is then that of CE_SB-term sums, for
  * any C, at one 2Sum per CE_SB vectors (16-term blocks measured the same accuracy, and
- * cost ~3% more on Zen 2).  A row that ends before its first block does keeps its plain
- * sum (the bits of the unblocked sum: every C <= 64 in ce_cols, C < 1056 float32 / 528
- * float64 classes in ce_rows). */
+ * cost ~3% more on Zen 2).  A row too short to need a second block keeps the plain sum
+ * and its bits: every C <= 64 in ce_cols, C < 1056 float32 / 528 float64 classes in
+ * ce_rows. */
 #define CE_SB 64
 
 /* (*hi, *lo) += *part by 2Sum, then *part = 0. */
