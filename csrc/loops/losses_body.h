@@ -24,7 +24,7 @@
  *     d/dx = w (lw sigmoid(x) - pw t), sigmoid(x) = 1/(1 + e) (x >= 0), e/(1 + e) (x < 0),
  *     one division;
  *   MSE: loss = (x - t)^2, d/dx = 2 (x - t) (the 2 is in the driver's scale). */
-/* Uses (ops/all.h, included before it by isa/dtype_passes.h): vmath/exp.h, vmath/exp_le0.h, vmath/log1p.h. */
+/* Uses (ops/all.h, included before it by isa/dtype_passes.h): vmath/exp.h, vmath/exp_le0.h, vmath/log1p.h, vmath/erfc.h (ag_2sum_). */
 
 /* 0, 1, 2, ...: lane indices for the mask of a vector's first r lanes. */
 static const AG_T AG_FN(ls_iota_)[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
@@ -80,12 +80,12 @@ static inline AG_T AG_FN(ce_vsum_)(const vec *acc)
  * ce_rows. */
 #define CE_SB 64
 
-/* (*hi, *lo) += *part by 2Sum, then *part = 0. */
+/* (*hi, *lo) += *part by 2Sum (vmath/erfc.h's ag_2sum_), then *part = 0. */
 static inline void AG_FN(ce_flush1_)(vec *part, vec *hi, vec *lo)
 {
-    vec t = v_add(*hi, *part), bv = v_sub(t, *hi);
-    *lo = v_add(*lo, v_add(v_sub(*hi, v_sub(t, bv)), v_sub(*part, bv)));
-    *hi = t;
+    vec e;
+    *hi = AG_FN(ag_2sum_)(*hi, *part, &e);
+    *lo = v_add(*lo, e);
     *part = AG_C(0);
 }
 
