@@ -331,30 +331,34 @@ static void test_ce_threads(void)
 }
 
 /* A gradient larger than CE_STREAM_BYTES is streamed out of a tile buffer: the same
- * bits as two halves computed without streaming. */
+ * bits as two halves (along outer) computed without streaming.  Rows (ce_rows, classes
+ * contiguous) and (N, C, H W) with the classes along axis 1 (ce_cols). */
 static void test_ce_stream(void)
 {
-    enum { O = 2200, C = 1000 };   /* 8.8 MB of float gradient */
-    float *x = malloc(sizeof(float) * O * C), *g = malloc(sizeof(float) * O * C), *h = malloc(sizeof(float) * O * C);
-    float *l1 = malloc(sizeof(float) * O), *l2 = malloc(sizeof(float) * O);
-    int64_t *y = malloc(8 * O);
-    for (ptrdiff_t i = 0; i < (ptrdiff_t)O * C; i++) x[i] = (float)((urand() - 0.5) * 12);
-    for (int s = 0; s < O; s++) y[s] = (int64_t)(rng() % C);
-    ag_ce_args a;
-    memset(&a, 0, sizeof a);
-    a.f32 = 1; a.outer = O; a.C = C; a.inner = 1; a.x = x; a.xs[0] = C; a.xs[1] = 1; a.xs[2] = 1;
-    a.target = y; a.ts[0] = 1; a.ignore_index = -100; a.label_smoothing = 0.1;
-    a.reduction = AG_REDUCE_NONE; a.grad = 1; a.loss = l1; a.ls[0] = 1; a.dx = g;
-    int64_t bad;
-    ag_cross_entropy(&a, NULL, &bad);
-    for (int half = 0; half < 2; half++) {
-        a.outer = O / 2;
-        a.x = x + half * (O / 2) * C; a.target = y + half * (O / 2);
-        a.loss = l2 + half * (O / 2); a.dx = h + half * (O / 2) * C;
+    static const ptrdiff_t shapes[][3] = { { 2200, 1000, 1 }, { 2, 21, 60000 } };  /* 8.8, 10 MB */
+    for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++) {
+        const ptrdiff_t O = shapes[sh][0], C = shapes[sh][1], I = shapes[sh][2], n = O * C * I;
+        float *x = malloc(sizeof(float) * n), *g = malloc(sizeof(float) * n), *h = malloc(sizeof(float) * n);
+        float *l1 = malloc(sizeof(float) * O * I), *l2 = malloc(sizeof(float) * O * I);
+        int64_t *y = malloc(8 * O * I);
+        for (ptrdiff_t i = 0; i < n; i++) x[i] = (float)((urand() - 0.5) * 12);
+        for (ptrdiff_t s = 0; s < O * I; s++) y[s] = (int64_t)(rng() % (uint64_t)C);
+        ag_ce_args a;
+        memset(&a, 0, sizeof a);
+        a.f32 = 1; a.outer = O; a.C = C; a.inner = I; a.x = x; a.xs[0] = C * I; a.xs[1] = I; a.xs[2] = 1;
+        a.target = y; a.ts[0] = I; a.ts[1] = 1; a.ignore_index = -100; a.label_smoothing = 0.1;
+        a.reduction = AG_REDUCE_NONE; a.grad = 1; a.loss = l1; a.ls[0] = I; a.ls[1] = 1; a.dx = g;
+        int64_t bad;
         ag_cross_entropy(&a, NULL, &bad);
+        for (int half = 0; half < 2; half++) {
+            a.outer = O / 2;
+            a.x = x + half * (O / 2) * C * I; a.target = y + half * (O / 2) * I;
+            a.loss = l2 + half * (O / 2) * I; a.dx = h + half * (O / 2) * C * I;
+            ag_cross_entropy(&a, NULL, &bad);
+        }
+        check(same(g, h, n, 1) && same(l1, l2, O * I, 1), "a streamed gradient equals the cached one");
+        free(x); free(g); free(h); free(l1); free(l2); free(y);
     }
-    check(same(g, h, (ptrdiff_t)O * C, 1) && same(l1, l2, O, 1), "a streamed gradient equals the cached one");
-    free(x); free(g); free(h); free(l1); free(l2); free(y);
 }
 
 /* ---- BCE with logits, MSE ---- */
