@@ -339,6 +339,28 @@ def test_bce_with_logits_matches_reference(dtype):
     assert_close(g, rg, 4 * TOL[dtype], gt)
 
 
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_bce_with_logits_usual_call_equals_unit_weights(dtype):
+    """The call without weight, pos_weight or upstream gradient leaves their products out
+    (csrc/loops/losses_body.h): bit for bit the general path's result with weight = 1 and
+    pos_weight = 1 for finite targets; an infinite target gives the formula's value,
+    (1 - t) x + softplus(-x), where 1 + (pw - 1) t would be 0 * inf."""
+    n = 1000
+    x = logits((n,), dtype, 30.0)
+    x[::13] = 0.0
+    t = RNG.random(n).astype(dtype)
+    t[::4] = np.round(t[::4])
+    ones = np.ones(n, dtype)
+    for red in ("none", "mean", "sum"):
+        loss, g = ag.binary_cross_entropy_with_logits_with_grad(x, t, reduction=red)
+        l1, g1 = ag.binary_cross_entropy_with_logits_with_grad(x, t, weight=ones, pos_weight=ones,
+                                                               reduction=red)
+        assert np.asarray(loss).tobytes() == np.asarray(l1).tobytes() and g.tobytes() == g1.tobytes()
+    xs = np.array([2.0, -3.0], dtype)
+    loss = ag.binary_cross_entropy_with_logits(xs, np.array([np.inf, -np.inf], dtype), reduction="none")
+    assert loss.tolist() == [-np.inf, -np.inf]
+
+
 def test_bce_with_logits_extremes_mpmath():
     mpmath = pytest.importorskip("mpmath")
     mpmath.mp.dps = 40
