@@ -103,8 +103,9 @@ cdef object _ce_run(ag_ce_args *a, cnp.ndarray x, long long ignore_index, double
     if want_grad and dx is None:
         dx = PyArray_NewLikeArray(x, cnp.NPY_KEEPORDER, NULL, 0)
     a.dx = _data(dx)
-    with nogil:
-        rc = ag_cross_entropy(a, &total if want_total else NULL, &bad)
+    cdef PyThreadState *state = _release_gil(a.outer * a.C * a.inner)
+    rc = ag_cross_entropy(a, &total if want_total else NULL, &bad)
+    _retake_gil(state)
     return rc, _scalar_of(x, total), bad, dx
 
 
@@ -213,11 +214,12 @@ def pointwise_loss(bint mse, cnp.ndarray x, cnp.ndarray t, object weight, Py_ssi
     _bcast(&a.grads, grads, g_rep, g_period)
     a.loss = _data(loss)
     a.dx = _data(dx)
-    with nogil:
-        if mse:
-            rc = ag_mse(&a, &total if want_total else NULL)
-        else:
-            rc = ag_bce_with_logits(&a, &total if want_total else NULL)
+    cdef PyThreadState *state = _release_gil(a.n)
+    if mse:
+        rc = ag_mse(&a, &total if want_total else NULL)
+    else:
+        rc = ag_bce_with_logits(&a, &total if want_total else NULL)
+    _retake_gil(state)
     return rc, _scalar_of(x, total)
 
 
@@ -266,11 +268,12 @@ def pointwise_usual(bint mse, object x, object t, object weight, object pos_weig
     _bcast(&a.grads, None, 1, 1)
     a.loss = NULL
     a.dx = _data(out) if want_grad else NULL
-    with nogil:
-        if mse:
-            rc = ag_mse(&a, &total if want_loss else NULL)
-        else:
-            rc = ag_bce_with_logits(&a, &total if want_loss else NULL)
+    cdef PyThreadState *state = _release_gil(a.n)
+    if mse:
+        rc = ag_mse(&a, &total if want_loss else NULL)
+    else:
+        rc = ag_bce_with_logits(&a, &total if want_loss else NULL)
+    _retake_gil(state)
     if rc:
         return None
     if not want_grad:

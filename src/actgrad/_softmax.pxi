@@ -37,8 +37,9 @@ def softmax_run(int op, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner,
         _sm_array(&B, b, b_strides)
         pb = &B
     _sm_array(&O, out, out_strides)
-    with nogil:
-        rc = ag_softmax(op, outer, n, inner, &A, pb, &O)
+    cdef PyThreadState *state = _release_gil(outer * n * inner)
+    rc = ag_softmax(op, outer, n, inner, &A, pb, &O)
+    _retake_gil(state)
     if rc:
         raise MemoryError("actgrad: out of memory in the softmax driver")
 
@@ -102,8 +103,9 @@ def softmax_last(int op, object a, object b, object out, object axis, bint keepd
     O.data = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
     if lse:
         O.so, O.si = size, 0
-    with nogil:
-        rc = ag_softmax(op, outer, n, 1, &A, pb, &O)
+    cdef PyThreadState *state = _release_gil(outer * n)
+    rc = ag_softmax(op, outer, n, 1, &A, pb, &O)
+    _retake_gil(state)
     if rc:
         raise MemoryError("actgrad: out of memory in the softmax driver")
     return out[()] if scalar else out
