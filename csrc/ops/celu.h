@@ -13,8 +13,12 @@
  * in double (2^-52 relative; 1/alpha depends on the parameter only, so the
  * division is loop-invariant; expm1's condition number |z| <= 110 where the
  * result is a float makes that < 2^-45), celu = alpha expm1(z) for x <= 0,
- * celu' = e^z, from the output (alpha + y)/alpha (one division: y varies).
- * alpha = 0: 1/alpha = inf, z = -inf for x < 0 as x/0 would give. */
+ * celu' = e^z, from the output (alpha + y) (1/alpha): alpha + y is exact
+ * unless |y| < 2^-29 |alpha| (then it rounds, but is near alpha), so three
+ * roundings of 2^-53 relative and no cancellation where y is near -alpha
+ * (1 + y (1/alpha) would cancel there).  alpha = 0: 1/alpha = inf, z = -inf
+ * for x < 0 and (alpha + y) (1/alpha) = -inf for y < 0, NaN for y = 0, as
+ * x/0 and y/0 would give. */
 AG_INLINE dvec ag_celu_forward_d32(dvec x, dvec alpha, dvec p1)
 {
     (void)p1;
@@ -28,7 +32,7 @@ AG_INLINE dvec ag_celu_derivative_d32(dvec x, dvec alpha, dvec p1)
 AG_INLINE dvec ag_celu_derivative_from_output_d32(dvec y, dvec alpha, dvec p1)
 {
     (void)p1;
-    return d_select(d_gt(y, DC(0)), DC(1), d_div(d_add(alpha, y), alpha));
+    return d_select(d_gt(y, DC(0)), DC(1), d_mul(d_add(alpha, y), d_div(DC(1), alpha)));
 }
 AG_D32_OP(celu, 1)
 #else /* float64 */
