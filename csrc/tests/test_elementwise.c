@@ -168,6 +168,7 @@ static void test_dispatch(void)
  * overlap equals the computation on a copy, ufunc.reduce/accumulate chain their outputs. */
 static void test_overlap(void)
 {
+    static const double NO_PARAMS[2] = { 0, 0 };   /* a kernel reads params[0..1] (ag_kernels.h) */
     enum { M = 400001, PAD = 64 };
     double *buf = malloc((M + 2 * PAD) * sizeof *buf), *src = malloc((M + 2 * PAD) * sizeof *src);
     double *dy = malloc(M * sizeof *dy), *ref = malloc(M * sizeof *ref);
@@ -181,7 +182,7 @@ static void test_overlap(void)
             const int sh = shifts[k];
             /* forward: out = buf[PAD + sh ...] ... the input at buf[PAD] */
             memcpy(buf, src, (M + 2 * PAD) * sizeof *buf);
-            ag_kernels()->elementwise[AG_OP_sigmoid][AG_FORWARD][1](M, src + PAD, NULL, ref, NULL);
+            ag_kernels()->elementwise[AG_OP_sigmoid][AG_FORWARD][1](M, src + PAD, NULL, ref, NO_PARAMS);
             ag_loop fwd = { AG_OP_sigmoid, AG_FORWARD, AG_FLOAT64 };
             char *fa[2] = { (char *)(buf + PAD), (char *)(buf + PAD + sh) };
             ptrdiff_t fs[2] = { d, d };
@@ -192,13 +193,13 @@ static void test_overlap(void)
                 double *seq = malloc((M + 2 * PAD) * sizeof *seq);
                 memcpy(seq, src, (M + 2 * PAD) * sizeof *seq);
                 for (ptrdiff_t i = 0; i < M; i++)
-                    ag_kernels()->elementwise[AG_OP_sigmoid][AG_FORWARD][1](1, seq + PAD + i, NULL, seq + PAD + sh + i, NULL);
+                    ag_kernels()->elementwise[AG_OP_sigmoid][AG_FORWARD][1](1, seq + PAD + i, NULL, seq + PAD + sh + i, NO_PARAMS);
                 check(same_f64(buf, seq, M + 2 * PAD), "forward, out overlapping the input behind it: in order");
                 free(seq);
             }
             /* backward with out over x (forward-safe) and reversed steps */
             memcpy(buf, src, (M + 2 * PAD) * sizeof *buf);
-            ag_kernels()->elementwise[AG_OP_tanh][AG_BACKWARD][1](M, dy, src + PAD + abs(sh), ref, NULL);
+            ag_kernels()->elementwise[AG_OP_tanh][AG_BACKWARD][1](M, dy, src + PAD + abs(sh), ref, NO_PARAMS);
             ag_loop bw = { AG_OP_tanh, AG_BACKWARD, AG_FLOAT64 };
             char *ba[3] = { (char *)dy, (char *)(buf + PAD + abs(sh)), (char *)(buf + PAD) };
             ptrdiff_t bs[3] = { d, d, d };
@@ -207,7 +208,7 @@ static void test_overlap(void)
             memcpy(buf, src, (M + 2 * PAD) * sizeof *buf);
             char *ra[3] = { (char *)(dy + M - 1), (char *)(buf + PAD + M - 1), (char *)(buf + PAD + M - 1 + abs(sh)) };
             ptrdiff_t rs[3] = { -d, -d, -d };
-            ag_kernels()->elementwise[AG_OP_tanh][AG_BACKWARD][1](M, dy, src + PAD, ref, NULL);
+            ag_kernels()->elementwise[AG_OP_tanh][AG_BACKWARD][1](M, dy, src + PAD, ref, NO_PARAMS);
             ag_elementwise(&bw, M, ra, rs);
             check(same_f64(buf + PAD + abs(sh), ref, M), "backward, negative steps, out behind x");
         }
@@ -217,7 +218,7 @@ static void test_overlap(void)
         acc[0] = want[0] = 0.75;
         for (int i = 1; i < A; i++) {
             double a = want[i - 1];
-            ag_kernels()->elementwise[AG_OP_tanh][AG_BACKWARD][1](1, &a, src + i, want + i, NULL);
+            ag_kernels()->elementwise[AG_OP_tanh][AG_BACKWARD][1](1, &a, src + i, want + i, NO_PARAMS);
         }
         ag_loop bw = { AG_OP_tanh, AG_BACKWARD, AG_FLOAT64 };
         char *aa[3] = { (char *)acc, (char *)(src + 1), (char *)(acc + 1) };
@@ -236,7 +237,7 @@ static void test_overlap(void)
         ptrdiff_t ls[2] = { d, 0 };
         ag_loop fwd = { AG_OP_sigmoid, AG_FORWARD, AG_FLOAT64 };
         ag_elementwise(&fwd, M, la, ls);
-        ag_kernels()->elementwise[AG_OP_sigmoid][AG_FORWARD][1](1, src + M - 1, NULL, ref, NULL);
+        ag_kernels()->elementwise[AG_OP_sigmoid][AG_FORWARD][1](1, src + M - 1, NULL, ref, NO_PARAMS);
         check(last == ref[0], "an output overlapping itself holds the last element's result");
     }
     ag_set_num_threads(ag_default_num_threads());
