@@ -20,7 +20,6 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FUZZ_SECONDS=${1:-${FUZZ_SECONDS:-60}}
 WORK=${SANITIZE_DIR:-$ROOT/build/sanitize}
 PY=${PYTHON:-python3}
-SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 LIBASAN=$(gcc -print-file-name=libasan.so)
 [ -e "$LIBASAN" ] || { echo "sanitize.sh: gcc has no libasan.so ($LIBASAN)" >&2; exit 2; }
 
@@ -61,10 +60,9 @@ elif [ "$rc" -ne 0 ]; then
     FAILED+=("pytest exited $rc (see $LOG)")
 fi
 
-phase "C core tests (make -C csrc test) built with the sanitizers"
-make -s -C "$WORK/src/csrc" test BUILD="$WORK/ctest" PYTHON="$VPY" \
-    CFLAGS="-std=c11 -O1 -g -ffp-contract=off -fno-math-errno -Wall $SAN_FLAGS" > "$WORK/ctest.log" 2>&1 ||
-    FAILED+=("make -C csrc test (see $WORK/ctest.log)")
+phase "C core tests built with the sanitizers (make -C csrc test-sanitize)"
+make -s -C "$WORK/src/csrc" test-sanitize SAN_BUILD="$WORK/ctest" PYTHON="$VPY" > "$WORK/ctest.log" 2>&1 ||
+    FAILED+=("make -C csrc test-sanitize (see $WORK/ctest.log)")
 grep -E "passed|FAIL|ERROR|runtime error" "$WORK/ctest.log" | tail -n 12
 
 if [ "$FUZZ_SECONDS" != 0 ]; then
