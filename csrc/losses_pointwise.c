@@ -1,10 +1,9 @@
 /* Elementwise loss drivers: BCE with logits and MSE over n contiguous elements, with
  * broadcast operands read as runs (ag_bcast), over the thread pool.
  *
- * Reduction: the kernels store each run's losses (into the caller's array, or a stack
- * buffer when only the sum is wanted), and this file -- compiled once, not per ISA --
- * adds them in double in a fixed order: eight interleaved accumulators over a chunk of
- * PT_CHUNK elements (summed by one thread), the chunks' sums in order.  So the loss is
+ * Reduction in a fixed order: eight interleaved sums in double over a chunk of PT_CHUNK
+ * elements (summed by one thread: the kernels add each run's element k to sum k mod 8, in
+ * order, ag_pointwise_run.sum), folded as below; the chunks' sums in order.  So the loss is
  * bitwise the same for every thread count and SIMD path, and a float32 sum or mean of
  * nonnegative terms is within 1 ULP of the exact sum of its float32 terms (the double
  * sum's relative error, below n 2^-53, stays far under half a float ULP, then one
@@ -16,7 +15,6 @@
 #include "fpflags.h"
 
 #define PT_CHUNK 4096             /* elements per partial sum of BCE/MSE */
-#define PT_RUN 256                /* elements per kernel call (and the stack buffer of losses) */
 
 typedef struct {
     const ag_pointwise_args *a;
@@ -43,35 +41,17 @@ static ptrdiff_t bcast_run(const ag_bcast *b, ptrdiff_t k, size_t esz, const voi
     return b->rep - k % b->rep;
 }
 
-/* acc[k % 8] += loss[k] for k < n, in order: eight independent sums, so that the adds
- * pipeline (and vectorize) while their order stays fixed. */
-#define ADD8(T)                                                                  \
-    do {                                                                         \
-        const T *l = (const T *)loss;                                            \
-        ptrdiff_t k = 0;                                                         \
-        for (; k + 8 <= n; k += 8)                                               \
-            for (int j = 0; j < 8; j++) acc[j] += (double)l[k + j];              \
-        for (; k < n; k++) acc[k % 8] += (double)l[k];                           \
-    } while (0)
-static void add_losses(double acc[8], const void *loss, ptrdiff_t n, int f32)
-{
-    if (f32) ADD8(float);
-    else ADD8(double);
-}
-#undef ADD8
-
 static void pt_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
 {
     const pt_job *j = (const pt_job *)ctx;
     const ag_pointwise_args *a = j->a;
-    _Alignas(64) double scratch[PT_RUN];  /* the run's losses (float or double) when a->loss is NULL */
     for (ptrdiff_t c0 = begin; c0 < end; c0 += PT_CHUNK) {
         const ptrdiff_t c1 = min2(c0 + PT_CHUNK, end);
-        double acc[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+        _Alignas(64) double acc[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
         for (ptrdiff_t k = c0; k < c1;) {
             ag_pointwise_run r;
             const size_t at = (size_t)k * j->esz;
-            ptrdiff_t n = min2(c1 - k, PT_RUN);
+            ptrdiff_t n = c1 - k;
             n = min2(n, bcast_run(&a->weight, k, j->esz, &r.w, &r.ws));
             n = min2(n, bcast_run(&a->pos_weight, k, j->esz, &r.pw, &r.pws));
             n = min2(n, bcast_run(&a->grads, k, j->esz, &r.g, &r.gs));
@@ -79,10 +59,10 @@ static void pt_range(void *ctx, ptrdiff_t begin, ptrdiff_t end)
             r.x = (const char *)a->x + at;
             r.t = (const char *)a->t + at;
             r.scale = j->scale;
-            r.loss = a->loss ? (char *)a->loss + at : j->partial ? (void *)scratch : NULL;
+            r.loss = a->loss ? (char *)a->loss + at : NULL;
+            r.sum = j->partial ? acc : NULL;
             r.dx = a->dx ? (char *)a->dx + at : NULL;
             j->kernel(&r);
-            if (j->partial) add_losses(acc, r.loss, n, a->f32);
             k += n;
         }
         if (j->partial)

@@ -100,7 +100,9 @@ typedef struct {
     const void *w, *pw, *g;  /* weight, pos_weight, upstream gradient: NULL (absent), or */
     ptrdiff_t ws, pws, gs;   /* n values (step 1) or one value for all (step 0) */
     double scale;            /* gradient multiplier: dx = scale * g * d loss/dx (g = 1 if NULL) */
-    void *loss;              /* n losses, or NULL (the drivers sum them: losses_pointwise.c) */
+    void *loss;              /* n losses, or NULL */
+    double *sum;             /* 8 running sums of the losses, or NULL: sum[k % 8] += loss[k] for
+                              * k = 0 .. n-1 in order, in double (losses_pointwise.c's order) */
     void *dx;                /* n gradients, or NULL */
 } ag_pointwise_run;
 

@@ -457,6 +457,55 @@ static void test_pointwise(const char *isa)
             }
 }
 
+/* The reduced BCE/MSE loss is the ordered double sum that losses_pointwise.c defines, bit for
+ * bit: chunks of 4096 elements; in a chunk, the runs a kernel call gets (cut where a broadcast
+ * operand's run ends: here pos_weight of period P over the last axis, P = 0 none); element k
+ * of a run into sum k mod 8, in order; the sums folded ((0 + 4) + (2 + 6)) + ((1 + 5) +
+ * (3 + 7)); the chunks' sums in order.  The terms are the path's own reduction="none" losses. */
+static void test_pointwise_order(const char *isa)
+{
+    enum { NMAX = 10001, CHUNK = 4096 };
+    static const ptrdiff_t lengths[] = { 1, 7, 8, 9, 17, 100, 4095, 4096, 4097, 10001 };
+    static const ptrdiff_t periods[] = { 0, 3, 13 };
+    static char xb[NMAX * 8], tb[NMAX * 8], lb[NMAX * 8], pwb[13 * 8];
+    int ok = 1;
+    for (int f32 = 0; f32 < 2; f32++)
+        for (int mse = 0; mse < 2; mse++)
+            for (size_t li = 0; li < sizeof lengths / sizeof *lengths; li++)
+                for (size_t pi = 0; pi < (mse ? 1 : sizeof periods / sizeof *periods); pi++) {
+                    const ptrdiff_t n = lengths[li], P = periods[pi];
+                    for (ptrdiff_t k = 0; k < n; k++) {
+                        setv(xb, k, f32, (urand() - 0.5) * 16);
+                        setv(tb, k, f32, urand());
+                    }
+                    for (ptrdiff_t k = 0; k < P; k++) setv(pwb, k, f32, 0.5 + urand());
+                    ag_pointwise_args a;
+                    memset(&a, 0, sizeof a);
+                    a.f32 = f32; a.n = n; a.x = xb; a.t = tb; a.grad = 1;
+                    a.pos_weight = (ag_bcast){ P ? (void *)pwb : NULL, 1, P ? P : 1 };
+                    double total, unused;
+                    a.reduction = AG_REDUCE_SUM;
+                    mse ? ag_mse(&a, &total) : ag_bce_with_logits(&a, &total);
+                    a.reduction = AG_REDUCE_NONE; a.loss = lb;
+                    mse ? ag_mse(&a, &unused) : ag_bce_with_logits(&a, &unused);
+                    double ref = 0;
+                    for (ptrdiff_t c0 = 0; c0 < n; c0 += CHUNK) {
+                        const ptrdiff_t c1 = c0 + CHUNK < n ? c0 + CHUNK : n;
+                        double acc[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+                        for (ptrdiff_t k = c0, run = c0; k < c1; k++) {
+                            if (P && k % P == 0) run = k;            /* a new run of pos_weight */
+                            acc[(k - run) % 8] += getv(lb, k, f32);
+                        }
+                        ref += ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+                    }
+                    ok &= memcmp(&total, &ref, sizeof ref) == 0;
+                }
+    char what[160];
+    snprintf(what, sizeof what, "%s: bce/mse sums are the driver's ordered double sum of their own losses, "
+             "bit for bit (n = 1 .. 10001, runs cut by a broadcast)", isa);
+    check(ok, what);
+}
+
 static void test_pointwise_threads(void)
 {
     enum { N = 300001 };
@@ -605,6 +654,7 @@ int main(void)
         }
         test_ce_reference(isas[i]);
         test_pointwise(isas[i]);
+        test_pointwise_order(isas[i]);
     }
     test_exp_le0();
     test_ce_targets();
