@@ -458,17 +458,18 @@ static inline vec AG_FN(ls_log1p01_)(vec u)
 }
 
 /* The losses' sums (ag_pointwise_run.sum): the 8 slots as LS_SUM_NV vectors of AG_f64_LANES,
- * held in registers with sum[0] the vector due next; the array rotates after each vector of
- * doubles added, so a run's element k reaches slot k mod 8 in element order, the order the
- * driver defines, on every ISA.  A partial vector's lanes from r on are added as +0, which
- * leaves a slot as it was (a slot starts at +0 and is never -0; NaN + 0 is that NaN).
- * Summing here, in the kernel's registers, replaced a store of the losses to a buffer and
- * the driver's SSE2 sum of them; the bits are the same.  In cache on Intel AVX-512, one
- * thread, ns per element of the Python call (loss and gradient / loss only): BCE with
- * logits float32 0.78 / 0.74 -> 0.61 / 0.52, float64 2.20 / 2.01 -> 2.04 / 1.75; MSE
- * float32 0.41 / 0.37 -> 0.16 / 0.18. */
+ * held in registers.  A vector of losses whose first element is the run's element k goes,
+ * widened to double where float, AG_f64_LANES lanes at a time, to slot vector (k mod 8) /
+ * AG_f64_LANES: each slot gets the elements k = slot mod 8 in element order, the order the
+ * driver defines, on every ISA.  The loops pass k mod 8 as a constant (their main loops step
+ * by a multiple of 8 elements, LS_BLOCK_V vectors or more), and ls_sum_to_ indexes the array
+ * only with constants, so it stays in registers (a rotating array went through the stack on
+ * AVX2).  A partial vector's lanes from r on are added as +0, which leaves a slot as it was
+ * (a slot starts at +0 and is never -0; NaN + 0 is that NaN).  Summing here replaced a store
+ * of the losses to a buffer and the driver's SSE2 sum of them; the bits are the same. */
 #ifndef LS_SUM_NV
 #define LS_SUM_NV (8 / AG_f64_LANES)
+#define LS_BLOCK_V (VLANES >= 8 ? 1 : 8 / VLANES)   /* vectors per 8 elements (at least 1) */
 #endif
 
 static inline void AG_FN(ls_sum_load_)(const ag_pointwise_run *a, ag_f64v *sum)
@@ -477,37 +478,35 @@ static inline void AG_FN(ls_sum_load_)(const ag_pointwise_run *a, ag_f64v *sum)
         sum[j] = a->sum ? ag_f64_load(a->sum + j * AG_f64_LANES) : ag_f64_set1(0);
 }
 
-static inline void AG_FN(ls_sum_rot_)(ag_f64v *sum, ag_f64v d)
+static inline void AG_FN(ls_sum_store_)(const ag_pointwise_run *a, const ag_f64v *sum)
 {
-    ag_f64v s0 = ag_f64_add(sum[0], d);
-    for (int j = 0; j + 1 < LS_SUM_NV; j++) sum[j] = sum[j + 1];
-    sum[LS_SUM_NV - 1] = s0;
+    for (int j = 0; a->sum && j < LS_SUM_NV; j++) ag_f64_store(a->sum + j * AG_f64_LANES, sum[j]);
 }
 
-static inline void AG_FN(ls_sum_add_)(ag_f64v *sum, ptrdiff_t r, vec l)
+/* d, the elements from k (k8 = k mod 8), into its slot vector */
+static inline void AG_FN(ls_sum_to_)(ag_f64v *sum, int k8, ag_f64v d)
+{
+    for (int j = 0; j < LS_SUM_NV; j++)
+        if (j == k8 / AG_f64_LANES) sum[j] = ag_f64_add(sum[j], d);
+}
+
+static inline void AG_FN(ls_sum_add_)(ag_f64v *sum, int k8, ptrdiff_t r, vec l)
 {
     if (r < VLANES) l = v_select(AG_FN(ls_first_)(r), l, AG_C(0));
 #if AG_IS_F32
-    AG_FN(ls_sum_rot_)(sum, ag_f32_widen_lo(l));
-    if (AG_F32_WIDE_PARTS == 2) AG_FN(ls_sum_rot_)(sum, ag_f32_widen_hi(l));
+    AG_FN(ls_sum_to_)(sum, k8, ag_f32_widen_lo(l));
+    if (AG_F32_WIDE_PARTS == 2) AG_FN(ls_sum_to_)(sum, (k8 + AG_f64_LANES) % 8, ag_f32_widen_hi(l));
 #else
-    AG_FN(ls_sum_rot_)(sum, l);
+    AG_FN(ls_sum_to_)(sum, k8, l);
 #endif
 }
 
-/* stores the sums back after the run's ceil(n / VLANES) vectors, undoing the rotation */
-static inline void AG_FN(ls_sum_store_)(const ag_pointwise_run *a, const ag_f64v *sum)
-{
-    const ptrdiff_t turns = (a->n + VLANES - 1) / VLANES * (VLANES / AG_f64_LANES);
-    for (int j = 0; a->sum && j < LS_SUM_NV; j++)
-        ag_f64_store(a->sum + (j + turns) % LS_SUM_NV * AG_f64_LANES, sum[j]);
-}
-
-/* the loss vector l of elements i .. i + r: stored and/or summed */
-static inline void AG_FN(ls_put_loss_)(const ag_pointwise_run *a, ag_f64v *sum, ptrdiff_t i, ptrdiff_t r, vec l)
+/* the loss vector l of the run's elements i .. i + r (k8 = i mod 8): stored and/or summed */
+static inline void AG_FN(ls_put_loss_)(const ag_pointwise_run *a, ag_f64v *sum, ptrdiff_t i, int k8,
+                                       ptrdiff_t r, vec l)
 {
     if (a->loss) AG_FN(ls_st_)((AG_T *)a->loss + i, r, l);
-    if (a->sum) AG_FN(ls_sum_add_)(sum, r, l);
+    if (a->sum) AG_FN(ls_sum_add_)(sum, k8, r, l);
 }
 
 /* The i-th vector of an optional operand: p[i..] (step 1), *p (step 0), or `dflt`. */
@@ -524,8 +523,8 @@ static inline vec AG_FN(ls_opt_)(const AG_T *p, ptrdiff_t step, ptrdiff_t i, ptr
  * the products by 1 are exact) and the formula's value for infinite ones (where the general
  * path's lw = 1 + 0 t is NaN).  In cache on Zen 2 (csrc/bench/softmax_speed.c, loss and
  * gradient): float32 1.52 -> 1.28 ns per element, float64 4.87 -> 4.45. */
-AG_INLINE void AG_FN(bce_put_)(const ag_pointwise_run *a, ag_f64v *sum, ptrdiff_t i, ptrdiff_t r,
-                               vec xv, vec e, const int plain)
+AG_INLINE void AG_FN(bce_put_)(const ag_pointwise_run *a, ag_f64v *sum, ptrdiff_t i, int k8,
+                               ptrdiff_t r, vec xv, vec e, const int plain)
 {
     const AG_T *t = (const AG_T *)a->t, *w = (const AG_T *)a->w, *pw = (const AG_T *)a->pw;
     const vec one = AG_C(1), zero = AG_C(0);
@@ -536,7 +535,7 @@ AG_INLINE void AG_FN(bce_put_)(const ag_pointwise_run *a, ag_f64v *sum, ptrdiff_
     if (a->loss || a->sum) {
         vec sp = v_add(v_max(zero, v_neg(xv)), AG_FN(ls_log1p01_)(e));  /* softplus(-x); NaN kept */
         vec l = plain ? v_fma(v_sub(one, tv), xv, sp) : v_mul(wv, v_fma(v_sub(one, tv), xv, v_mul(lw, sp)));
-        AG_FN(ls_put_loss_)(a, sum, i, r, l);
+        AG_FN(ls_put_loss_)(a, sum, i, k8, r, l);
     }
     if (a->dx) {
         vec sig = v_div(v_select(v_ge(xv, zero), one, e), v_add(one, e));   /* NaN x: e is NaN */
@@ -551,9 +550,10 @@ AG_INLINE void AG_FN(bce_put_)(const ag_pointwise_run *a, ag_f64v *sum, ptrdiff_
     }
 }
 
-/* BCE_U whole vectors per iteration: their exps and the rest are independent chains, and one
- * test of the exps' tiny lanes (ag_exp_le0) serves them all. */
-#define BCE_U 4
+/* BCE_U whole vectors per iteration (at least 4, and whole blocks of 8 elements for the sums):
+ * their exps and the rest are independent chains, and one test of the exps' tiny lanes
+ * (ag_exp_le0) serves them all. */
+#define BCE_U (LS_BLOCK_V > 4 ? LS_BLOCK_V : 4)
 
 AG_INLINE void AG_FN(bce_loop_)(const ag_pointwise_run *a, const int plain)
 {
@@ -572,12 +572,13 @@ AG_INLINE void AG_FN(bce_loop_)(const ag_pointwise_run *a, const int plain)
         }
         if (v_any(any))
             for (int k = 0; k < BCE_U; k++) e[k] = AG_FN(ag_exp_le0_fix_)(z[k], tiny[k], e[k]);
-        for (int k = 0; k < BCE_U; k++) AG_FN(bce_put_)(a, sum, i + k * VLANES, VLANES, xv[k], e[k], plain);
+        for (int k = 0; k < BCE_U; k++)
+            AG_FN(bce_put_)(a, sum, i + k * VLANES, k * VLANES % 8, VLANES, xv[k], e[k], plain);
     }
     for (; i < a->n; i += VLANES) {
         const ptrdiff_t r = a->n - i;
         vec xv = AG_FN(ls_ld_)(x + i, r);
-        AG_FN(bce_put_)(a, sum, i, r, xv, AG_FN(ag_exp_le0)(v_neg(v_abs(xv))), plain);
+        AG_FN(bce_put_)(a, sum, i, (int)(i % 8), r, xv, AG_FN(ag_exp_le0)(v_neg(v_abs(xv))), plain);
     }
     AG_FN(ls_sum_store_)(a, sum);
 }
@@ -589,17 +590,25 @@ static void AG_FN(k_bce_logits)(const ag_pointwise_run *a)
     else AG_FN(bce_loop_)(a, 0);
 }
 
+/* MSE of the vector at x + i (r elements; k8 = i mod 8): the loss and/or the gradient */
+AG_INLINE void AG_FN(mse_put_)(const ag_pointwise_run *a, ag_f64v *sum, ptrdiff_t i, int k8, ptrdiff_t r)
+{
+    const AG_T *x = (const AG_T *)a->x, *t = (const AG_T *)a->t;
+    vec d = v_sub(AG_FN(ls_ld_)(x + i, r), AG_FN(ls_ld_)(t + i, r));
+    AG_FN(ls_put_loss_)(a, sum, i, k8, r, v_mul(d, d));
+    if (a->dx) {
+        vec gv = AG_FN(ls_opt_)((const AG_T *)a->g, a->gs, i, r, AG_C(1));
+        AG_FN(ls_st_)((AG_T *)a->dx + i, r, v_mul(d, v_mul(gv, AG_C(a->scale))));
+    }
+}
+
 static void AG_FN(k_mse)(const ag_pointwise_run *a)
 {
-    const AG_T *x = (const AG_T *)a->x, *t = (const AG_T *)a->t, *g = (const AG_T *)a->g;
-    const vec one = AG_C(1), scale = AG_C(a->scale);
     ag_f64v sum[LS_SUM_NV];
     AG_FN(ls_sum_load_)(a, sum);
-    for (ptrdiff_t i = 0; i < a->n; i += VLANES) {
-        const ptrdiff_t r = a->n - i;
-        vec d = v_sub(AG_FN(ls_ld_)(x + i, r), AG_FN(ls_ld_)(t + i, r));
-        AG_FN(ls_put_loss_)(a, sum, i, r, v_mul(d, d));
-        if (a->dx) AG_FN(ls_st_)((AG_T *)a->dx + i, r, v_mul(d, v_mul(AG_FN(ls_opt_)(g, a->gs, i, r, one), scale)));
-    }
+    ptrdiff_t i = 0;
+    for (; i + LS_BLOCK_V * VLANES <= a->n; i += LS_BLOCK_V * VLANES)   /* whole blocks of 8 */
+        for (int k = 0; k < LS_BLOCK_V; k++) AG_FN(mse_put_)(a, sum, i + k * VLANES, k * VLANES % 8, VLANES);
+    for (; i < a->n; i += VLANES) AG_FN(mse_put_)(a, sum, i, (int)(i % 8), a->n - i);
     AG_FN(ls_sum_store_)(a, sum);
 }
