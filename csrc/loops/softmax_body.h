@@ -167,10 +167,13 @@ static AG_T AG_FN(sm_max_)(ptrdiff_t n, const AG_T *x)
         any |= v_any(nan[j]);
     }
     if (any) return NAN;
-    AG_T r = t[0];
-    for (ptrdiff_t k = 1; k < AG_SM_W; k++)
-        if (t[k] > r) r = t[k];
-    return r;
+    /* the first slot of the largest value (as a scan from slot 0 would pick: it matters for
+     * +-0), by a tree of adjacent ranges, each keeping its left half's value on a tie: 4
+     * dependent compares instead of 15 (a short row's cost) */
+    for (int w = 1; w < AG_SM_W; w *= 2)
+        for (int k = 0; k + w < AG_SM_W; k += 2 * w)
+            if (t[k + w] > t[k]) t[k] = t[k + w];
+    return t[0];
 }
 
 /* out[0..1] = sum a*b (b != NULL) or sum a over [0, n) by slots; zero tail lanes add +0. */
