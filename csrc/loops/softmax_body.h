@@ -299,13 +299,23 @@ static inline vec AG_FN(sm_map_)(int op, vec a, vec b, vec c0, vec c1)
     }
 }
 
-/* Called with a constant op, so each case compiles to its own loop. */
+/* Called with a constant op, so each case compiles to its own loop.  The backward ops
+ * prefetch the memory after their rows (the next rows where rows are contiguous; the address
+ * is formed as an integer and a prefetch never faults), whose dot sweep comes next: the
+ * hardware prefetchers stop at each 4 KiB page (16000 x 1000 on Intel, 1 / 2 threads:
+ * float32 13.5 / 5.0 -> 9.6 / 5.0 ms, float64 27.4 / 13.7 -> 23.7 / 11.5 ms). */
 static inline void AG_FN(sm_apply_)(int op, ptrdiff_t n, const AG_T *a, const AG_T *b,
                                     vec c0, vec c1, AG_T *o)
 {
     ptrdiff_t i = 0;
-    for (; i + VLANES <= n; i += VLANES)
+    const int bwd = op == AG_SOFTMAX_BACKWARD || op == AG_LOG_SOFTMAX_BACKWARD;
+    for (; i + VLANES <= n; i += VLANES) {
+        if (bwd) {
+            __builtin_prefetch((const void *)((uintptr_t)(a + i) + (uintptr_t)n * sizeof *a));
+            __builtin_prefetch((const void *)((uintptr_t)(b + i) + (uintptr_t)n * sizeof *b));
+        }
         v_store(o + i, AG_FN(sm_map_)(op, v_load(a + i), v_load(b + i), c0, c1));
+    }
     if (i < n)
         v_store_tail(o + i, n - i, AG_FN(sm_map_)(op, v_load_tail(a + i, n - i),
                                                   v_load_tail(b + i, n - i), c0, c1));
